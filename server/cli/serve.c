@@ -1,0 +1,129 @@
+/* serve: `sluice serve` — migrate (unless told not to), start the HTTP server, wait
+ * for SIGINT/SIGTERM, stop gracefully and exit 0. Signals are blocked in every thread
+ * and taken synchronously here with sigwait. */
+#include "api/routes.h"
+#include "app.h"
+#include "cli/commands.h"
+#include "core/log.h"
+#include "db/migrate.h"
+#include "http/server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int migrate_at_start(struct app *a) {
+    struct db db;
+    db_init(&db, a->config.database_url);
+    char err[1024];
+    int rc = -1;
+    /* The database may start after us (docker-compose): wait up to 30 s for it. */
+    for (int i = 0; i < 30 && !db_conn(&db); i++) {
+        if (i == 0) log_warn("waiting for the database: %s", db_last_error(&db));
+        sleep(1);
+    }
+    if (!db_conn(&db)) {
+        log_error("database unreachable: %s", db_last_error(&db));
+    } else if (migrate_apply(&db, &a->migrations, err, sizeof err) != 0) {
+        log_error("migrations: %s", err);
+    } else {
+        rc = 0;
+    }
+    db_cleanup(&db);
+    return rc;
+}
+
+static int check_secrets(const struct config *c) {
+    if (!c->secret_key || strlen(c->secret_key) < 32) {
+        fprintf(stderr, "sluice: configuration error: SECRET_KEY must be set and at least 32 "
+                        "bytes long (e.g. `openssl rand -base64 48`)\n");
+        return -1;
+    }
+    if (c->secret_key_previous && *c->secret_key_previous && strlen(c->secret_key_previous) < 32) {
+        fprintf(stderr, "sluice: configuration error: SECRET_KEY_PREVIOUS must be at least 32 "
+                        "bytes long when set\n");
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv) {
+    if (cli_wants_help(argc, argv)) {
+        puts("usage: sluice serve [--no-migrate]\n\n"
+             "Serves the REST API on HTTP_HOST:HTTP_PORT and runs the job workers until\n"
+             "SIGINT or SIGTERM, then stops accepting, lets requests in flight finish within\n"
+             "SHUTDOWN_GRACE_SECONDS and exits 0. Pending migrations are applied first\n"
+             "unless --no-migrate is given or MIGRATE_ON_START=false.");
+        return 0;
+    }
+    int migrate = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-migrate") == 0) {
+            migrate = 0;
+        } else {
+            fprintf(stderr, "sluice serve: unknown option \"%s\"\n", argv[i]);
+            return 2;
+        }
+    }
+    if (cli_setup() != 0) return 2;
+    struct app *a = app_get();
+    struct config *c = &a->config;
+    int rc = 1;
+    char err[1024];
+    if (check_secrets(c) != 0) {
+        config_cleanup(c);
+        return 2;
+    }
+    if (migrate_scan(c->migrations_dir, &a->migrations, err, sizeof err) != 0) {
+        log_error("%s", err);
+        goto out;
+    }
+    if (migrate && c->migrate_on_start && migrate_at_start(a) != 0) goto out;
+
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    size_t nroutes;
+    const struct route *routes = api_routes(&nroutes);
+    struct http_server_options opts = {
+        .host = c->http_host,
+        .port = (int)c->http_port,
+        .threads = (int)c->http_threads,
+        .workers = (int)c->request_workers,
+        .queue = (int)c->request_queue,
+        .max_body_bytes = c->max_body_bytes,
+        .max_header_bytes = c->max_header_bytes,
+        .connection_timeout = (int)c->http_connection_timeout,
+        .max_connections = (int)c->http_max_connections,
+        .cors_origins = c->cors_origins,
+        .database_url = c->database_url,
+        .routes = routes,
+        .nroutes = nroutes,
+        .authorize = NULL,
+    };
+    struct http_server *server = http_server_start(&opts, err, sizeof err);
+    if (!server) {
+        log_error("%s", err);
+        goto out;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%ld", c->http_port);
+    log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "version",
+              SLUICE_VERSION, (char *)NULL);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_event(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", (char *)NULL);
+    http_server_stop(server, (int)c->shutdown_grace_seconds);
+    log_event(LOG_INFO, "stopped", (char *)NULL);
+    rc = 0;
+out:
+    migrate_set_cleanup(&a->migrations);
+    config_cleanup(c);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/* config: the whole configuration of sluice as one plain struct, loaded from the
+ * environment (optionally a `.env` file; the real environment wins) through one table
+ * (config.c) that also prints the help and generates `.env.example`. Strings in
+ * struct config are owned by it and freed by config_cleanup. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+
+struct config {
+    char *database_url;
+    char *mysql_url;
+    char *secret_key;
+    char *secret_key_previous;
+    char *pii_key;
+    char *http_host;
+    long http_port;
+    long http_threads;
+    long request_workers;
+    long request_queue;
+    long worker_threads;
+    long max_body_bytes;
+    long max_header_bytes;
+    long http_connection_timeout;
+    long http_max_connections;
+    long shutdown_grace_seconds;
+    long log_level; /* enum log_level */
+    long log_format; /* enum log_format */
+    char *cors_origins;
+    bool migrate_on_start;
+    char *migrations_dir;
+    char *admin_username;
+    char *admin_password;
+    long access_token_expire_minutes;
+    char *jwt_issuer;
+    char *jwt_audience;
+    long login_max_failures;
+    long login_window_seconds;
+    long password_hash_concurrency;
+    long audit_retention_days;
+    long job_lease_seconds;
+    long job_retention_days;
+    char *schedule_tz;
+    char *schedules;
+    bool seed_demo;
+};
+
+enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_ENUM };
+
+struct config_key {
+    const char *name;
+    enum config_type type;
+    const char *default_value; /* NULL: unset by default */
+    long min, max;             /* CONFIG_INT bounds */
+    const char *const *choices; /* CONFIG_ENUM: NULL-terminated; value = index */
+    size_t offset;
+    bool secret;               /* never printed */
+    const char *help;
+};
+
+/* The table; borrowed, static. */
+const struct config_key *config_keys(size_t *count);
+
+/* Looks a variable up: the real environment first, then the .env values given to
+ * config_load. Returns a borrowed string or NULL. */
+typedef const char *(*config_lookup_fn)(const char *name, void *userdata);
+
+/* Fills cfg from lookup. On a bad value, writes "KEY=value: expected ..." to err and
+ * returns -1 (cfg is then safe to config_cleanup). */
+int config_load(struct config *cfg, config_lookup_fn lookup, void *userdata, char *err,
+                size_t errlen);
+
+/* Loads from getenv() and, if present, the .env file at dotenv_path (NULL: "./.env"). */
+int config_load_env(struct config *cfg, const char *dotenv_path, char *err, size_t errlen);
+
+void config_cleanup(struct config *cfg);
+
+/* Writes `.env.example` (every key, its comment and its default) to out. */
+void config_write_example(FILE *out);
+
+/* Writes a table of keys, defaults and descriptions for `sluice config --help`. */
+void config_write_help(FILE *out);
+
+#endif

@@ -1,0 +1,171 @@
+/* db: connection ownership, lazy prepares and error classification; see db.h. */
+#include "db/db.h"
+
+#include "core/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_int next_stmt_id = 1;
+static atomic_long conns_up, conns_down;
+
+static void set_state(struct db *db, bool down) {
+    bool was = atomic_exchange(&db->down, down);
+    if (was != down) {
+        if (down) {
+            atomic_fetch_add(&conns_down, 1);
+            atomic_fetch_sub(&conns_up, 1);
+        } else {
+            atomic_fetch_add(&conns_up, 1);
+            atomic_fetch_sub(&conns_down, 1);
+        }
+    }
+}
+
+void db_init(struct db *db, const char *url) {
+    memset(db, 0, sizeof *db);
+    db->url = strdup(url ? url : "");
+    atomic_store(&db->down, false);
+    atomic_fetch_add(&conns_up, 1); /* counted optimistic until the first failure */
+}
+
+void db_cleanup(struct db *db) {
+    if (db->conn) PQfinish(db->conn);
+    db->conn = NULL;
+    if (atomic_load(&db->down))
+        atomic_fetch_sub(&conns_down, 1);
+    else
+        atomic_fetch_sub(&conns_up, 1);
+    free(db->url);
+    db->url = NULL;
+}
+
+void db_counts(long *up, long *down) {
+    *up = atomic_load(&conns_up);
+    *down = atomic_load(&conns_down);
+}
+
+static void copy_error(struct db *db, const char *msg) {
+    snprintf(db->error, sizeof db->error, "%s", msg ? msg : "unknown error");
+    size_t n = strlen(db->error);
+    while (n && (db->error[n - 1] == '\n' || db->error[n - 1] == ' ')) db->error[--n] = '\0';
+}
+
+static void quiet_notices(void *arg, const char *message) {
+    (void)arg;
+    (void)message;
+}
+
+PGconn *db_conn(struct db *db) {
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return db->conn;
+    if (db->conn) {
+        PQfinish(db->conn);
+        db->conn = NULL;
+    }
+    memset(db->prepared, 0, sizeof db->prepared);
+    /* connect_timeout keeps a dead server from stalling a worker for long. */
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {db->url, "5", "sluice", NULL};
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+        copy_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        if (!atomic_load(&db->down)) log_event(LOG_WARN, "database unreachable", "error", db->error, (char *)NULL);
+        set_state(db, true);
+        if (db->conn) PQfinish(db->conn);
+        db->conn = NULL;
+        return NULL;
+    }
+    if (atomic_load(&db->down)) log_event(LOG_INFO, "database reachable again", (char *)NULL);
+    set_state(db, false);
+    PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+    return db->conn;
+}
+
+/* Classifies a finished result: keeps it on success, records the error otherwise. */
+static PGresult *check(struct db *db, PGresult *res) {
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return res;
+    copy_error(db, res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn));
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+    if (res) PQclear(res);
+    if (PQstatus(db->conn) != CONNECTION_OK) set_state(db, true);
+    return NULL;
+}
+
+const char *db_sqlstate(const struct db *db) { return db->sqlstate; }
+
+PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values) {
+    int id = atomic_load(&stmt->id);
+    if (id == 0) {
+        int fresh = atomic_fetch_add(&next_stmt_id, 1);
+        int expected = 0;
+        if (!atomic_compare_exchange_strong(&stmt->id, &expected, fresh)) fresh = expected;
+        id = fresh;
+    }
+    if (id >= DB_MAX_STATEMENTS) {
+        copy_error(db, "too many prepared statements");
+        return NULL;
+    }
+    if (!db_conn(db)) return NULL;
+    char name[16];
+    snprintf(name, sizeof name, "s%d", id);
+    if (!(db->prepared[id / 64] & (1ull << (id % 64)))) {
+        PGresult *p = check(db, PQprepare(db->conn, name, stmt->sql, 0, NULL));
+        if (!p) return NULL;
+        PQclear(p);
+        db->prepared[id / 64] |= 1ull << (id % 64);
+    }
+    return check(db, PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0));
+}
+
+PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values) {
+    if (!db_conn(db)) return NULL;
+    return check(db, PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0));
+}
+
+static bool retryable(const char *state) {
+    return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
+}
+
+int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg) {
+    for (int attempt = 0; attempt < 5; attempt++) {
+        PGresult *r = db_exec_sql(db, "BEGIN", 0, NULL);
+        if (!r) return -1;
+        PQclear(r);
+        int rc = fn(db, arg);
+        if (rc != 0) {
+            bool retry = rc == -1 && retryable(db_sqlstate(db));
+            char saved[sizeof db->error], saved_state[sizeof db->sqlstate];
+            memcpy(saved, db->error, sizeof saved);
+            memcpy(saved_state, db->sqlstate, sizeof saved_state);
+            r = db_exec_sql(db, "ROLLBACK", 0, NULL);
+            if (r) PQclear(r);
+            memcpy(db->error, saved, sizeof saved);
+            memcpy(db->sqlstate, saved_state, sizeof saved_state);
+            if (retry) continue;
+            return rc;
+        }
+        r = db_exec_sql(db, "COMMIT", 0, NULL);
+        if (r) {
+            PQclear(r);
+            return 0;
+        }
+        if (!retryable(db_sqlstate(db))) return -1;
+    }
+    return -1;
+}
+
+void db_reset_after_use(struct db *db) {
+    if (!db->conn) return;
+    PGTransactionStatusType ts = PQtransactionStatus(db->conn);
+    if (ts == PQTRANS_IDLE) return;
+    if (ts == PQTRANS_UNKNOWN) return; /* broken: re-opened on next use */
+    log_event(LOG_ERROR, "transaction left open after a request: rolled back", (char *)NULL);
+    PGresult *r = PQexec(db->conn, "ROLLBACK");
+    PQclear(r);
+}
+
+bool db_is_down(const struct db *db) { return atomic_load(&db->down); }
+const char *db_last_error(const struct db *db) { return db->error; }

@@ -1,0 +1,64 @@
+/* db: one PostgreSQL connection owned by one thread, re-opened on next use after it
+ * broke, with statements prepared lazily once per connection (and again after a
+ * reconnect). Every parameter is bound: no SQL text is ever built from input.
+ * A struct db owns its PGconn and url; PGresults returned are owned by the caller. */
+#ifndef SLUICE_DB_H
+#define SLUICE_DB_H
+
+#include <libpq-fe.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DB_MAX_STATEMENTS 512
+
+/* A statement of some module, declared static in the file that owns its SQL:
+ *   static struct db_stmt q_centre_get = DB_STMT("SELECT ... WHERE code = $1");
+ * Its id is assigned on first use. */
+struct db_stmt {
+    const char *sql;
+    atomic_int id; /* 0: not yet assigned */
+};
+#define DB_STMT(text) {.sql = (text), .id = 0}
+
+struct db {
+    char *url;
+    PGconn *conn;
+    uint64_t prepared[DB_MAX_STATEMENTS / 64];
+    atomic_bool down;  /* the last attempt to reach the server failed */
+    char error[512];   /* last error message */
+    char sqlstate[8];  /* SQLSTATE of the last failed statement */
+};
+
+/* Borrowed url is copied. Does not connect yet. */
+void db_init(struct db *db, const char *url);
+void db_cleanup(struct db *db);
+
+/* A live connection, (re)connecting if needed; NULL when the server is unreachable. */
+PGconn *db_conn(struct db *db);
+
+/* Runs a prepared statement with text parameters (NULL = SQL NULL). Returns the result
+ * when its status is COMMAND_OK or TUPLES_OK; otherwise NULL with db_last_error set
+ * (and db_is_down when the connection was lost). db_sqlstate gives the error code. */
+PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values);
+
+/* Same for one-off SQL (migrations, admin commands): still bound parameters. */
+PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values);
+
+/* Runs fn inside BEGIN/COMMIT, retrying serialization failures and deadlocks
+ * (40001/40P01) up to 5 times. fn returns 0 to commit, non-zero to roll back (that
+ * value is returned). Returns -1 on a database error. */
+int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
+
+/* After each request: a transaction left open is rolled back (and logged). */
+void db_reset_after_use(struct db *db);
+
+bool db_is_down(const struct db *db);
+const char *db_last_error(const struct db *db);
+/* SQLSTATE of the last failed statement ("" when none). */
+const char *db_sqlstate(const struct db *db);
+
+/* Number of struct db currently up / down, for /metrics. */
+void db_counts(long *up, long *down);
+
+#endif

@@ -1,0 +1,126 @@
+/* request_pool: ring buffer + mutex/condvar + N threads; see request_pool.h. */
+#include "http/request_pool.h"
+
+#include "db/db.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct worker {
+    struct request_pool *pool;
+    pthread_t thread;
+    struct db db;
+    bool started;
+};
+
+struct request_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct request **ring;
+    size_t cap, head, count, running;
+    bool stopping;
+    struct worker *workers;
+    size_t nworkers;
+    request_run_fn run;
+    request_done_fn done;
+    void *userdata;
+};
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    struct request_pool *p = w->pool;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+        if (p->stopping) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        struct request *req = p->ring[p->head];
+        p->head = (p->head + 1) % p->cap;
+        p->count--;
+        p->running++;
+        pthread_mutex_unlock(&p->mu);
+
+        p->run(req, &w->db, p->userdata);
+        pthread_mutex_lock(&p->mu);
+        p->running--;
+        pthread_mutex_unlock(&p->mu);
+        p->done(req, p->userdata); /* req may be freed by another thread from here on */
+    }
+    return NULL;
+}
+
+struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
+                                      request_run_fn run, request_done_fn done,
+                                      void *userdata) {
+    struct request_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->cap = capacity;
+    p->ring = calloc(capacity, sizeof *p->ring);
+    p->workers = calloc(nthreads, sizeof *p->workers);
+    p->run = run;
+    p->done = done;
+    p->userdata = userdata;
+    if (!p->ring || !p->workers) {
+        request_pool_free(p, NULL);
+        return NULL;
+    }
+    for (size_t i = 0; i < nthreads; i++) {
+        struct worker *w = &p->workers[i];
+        w->pool = p;
+        db_init(&w->db, db_url);
+        p->nworkers++;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+            request_pool_free(p, NULL);
+            return NULL;
+        }
+        w->started = true;
+    }
+    return p;
+}
+
+bool request_pool_push(struct request_pool *p, struct request *req) {
+    pthread_mutex_lock(&p->mu);
+    bool ok = !p->stopping && p->count < p->cap;
+    if (ok) {
+        p->ring[(p->head + p->count) % p->cap] = req;
+        p->count++;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+size_t request_pool_busy(struct request_pool *p) {
+    pthread_mutex_lock(&p->mu);
+    size_t n = p->count + p->running;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+
+void request_pool_free(struct request_pool *p, void (*reject)(struct request *req)) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < p->nworkers; i++)
+        if (p->workers[i].started) pthread_join(p->workers[i].thread, NULL);
+    /* Threads are gone: what is left in the queue is answered without a worker. */
+    while (p->count > 0) {
+        struct request *req = p->ring[p->head];
+        p->head = (p->head + 1) % p->cap;
+        p->count--;
+        if (reject) reject(req);
+        p->done(req, p->userdata);
+    }
+    for (size_t i = 0; i < p->nworkers; i++) db_cleanup(&p->workers[i].db);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->ring);
+    free(p->workers);
+    free(p);
+}

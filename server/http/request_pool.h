@@ -1,0 +1,33 @@
+/* request_pool: a bounded queue of suspended requests and the worker threads that run
+ * their handlers, each thread owning one struct db (one PostgreSQL connection). The
+ * pool never owns a request: it borrows it from the queue until it resumes it. */
+#ifndef SLUICE_REQUEST_POOL_H
+#define SLUICE_REQUEST_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct request;
+struct db;
+struct request_pool;
+
+/* Runs one request on a worker (sets req->reply). */
+typedef void (*request_run_fn)(struct request *req, struct db *db, void *userdata);
+/* Hands a request back to the event threads (resumes its connection). */
+typedef void (*request_done_fn)(struct request *req, void *userdata);
+
+struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
+                                      request_run_fn run, request_done_fn done,
+                                      void *userdata);
+
+/* False when the queue is full or the pool is stopping: the caller answers 503. */
+bool request_pool_push(struct request_pool *pool, struct request *req);
+
+/* Requests waiting or running. */
+size_t request_pool_busy(struct request_pool *pool);
+
+/* Stops the workers after their current request; requests still queued are handed to
+ * `reject` then `done`. Joins the threads and frees the pool. NULL is accepted. */
+void request_pool_free(struct request_pool *pool, void (*reject)(struct request *req));
+
+#endif

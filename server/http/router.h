@@ -1,0 +1,55 @@
+/* router: matches (method, path) against a static route table whose patterns hold
+ * `{name}` segments. Pure: no I/O, no allocation; matches point into the path. */
+#ifndef SLUICE_ROUTER_H
+#define SLUICE_ROUTER_H
+
+#include <stddef.h>
+
+struct request;
+typedef void (*route_handler)(struct request *req);
+
+/* Who may call a route. The single place permissions are enforced is
+ * http/dispatch.c, from this field. */
+enum role { ROLE_PUBLIC = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
+
+enum route_flags {
+    ROUTE_INLINE = 1u << 0,    /* cheap, no database: runs in the event thread */
+    ROUTE_JSON_BODY = 1u << 1, /* expects application/json, parsed before the handler */
+    ROUTE_FORM_BODY = 1u << 2, /* expects application/x-www-form-urlencoded */
+    ROUTE_RAW_BODY = 1u << 3,  /* any body (e.g. CSV upload), kept as bytes */
+};
+
+struct route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/centres/{code}", no trailing slash */
+    route_handler handler;
+    int role;            /* enum role */
+    unsigned flags;      /* enum route_flags */
+};
+
+#define ROUTER_MAX_PARAMS 4
+
+struct route_param {
+    const char *name; /* borrowed from the pattern, name_len bytes */
+    size_t name_len;
+    const char *value; /* borrowed from the path, value_len bytes */
+    size_t value_len;
+};
+
+struct route_match {
+    const struct route *route; /* borrowed from the table */
+    size_t nparams;
+    struct route_param params[ROUTER_MAX_PARAMS];
+};
+
+enum router_result { ROUTER_FOUND, ROUTER_NOT_FOUND, ROUTER_METHOD_NOT_ALLOWED };
+
+/* Matches path (no query string; one trailing slash is ignored). HEAD matches GET. */
+enum router_result router_match(const struct route *table, size_t n, const char *method,
+                                const char *path, struct route_match *m);
+
+/* Writes the methods allowed on path, e.g. "GET, HEAD, POST", to buf. */
+void router_allow(const struct route *table, size_t n, const char *path, char *buf,
+                  size_t buflen);
+
+#endif
