@@ -36,8 +36,8 @@ void reply_json(struct request *req, unsigned status, json_t *body) {
     set_json(req, status, "application/json", body);
 }
 
-static void problem_v(struct request *req, enum problem_type type, json_t *extra,
-                      const char *fmt, va_list ap) {
+__attribute__((format(printf, 4, 0))) static void
+problem_v(struct request *req, enum problem_type type, json_t *extra, const char *fmt, va_list ap) {
     char detail[1024];
     vsnprintf(detail, sizeof detail, fmt, ap);
     json_t *body = problem_body(type, detail, req->path, req->request_id);

@@ -467,7 +467,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
+                                                            va_list ap) {
     (void)cls;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
