@@ -1,5 +1,6 @@
 /* routes: every endpoint of sluice and who may call it. The OpenAPI document
- * (openapi/openapi.json) describes exactly these; tests/integration checks both agree. */
+ * (openapi/, bundled to openapi.json) describes exactly these: tests/openapi (ctest
+ * openapi_routes) fails when a route and its operation or x-sluice-role differ. */
 #include "api/routes.h"
 
 #include "api/handlers.h"
