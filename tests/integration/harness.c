@@ -555,8 +555,13 @@ int http_do_port(int port, const char *method, const char *path, const char *con
     pthread_once(&curl_once, curl_init_once);
     CURL *c = curl_easy_init();
     if (!c) return -1;
-    char url[8192];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    size_t ulen = strlen(path) + 64;
+    char *url = malloc(ulen);
+    if (!url) {
+        curl_easy_cleanup(c);
+        return -1;
+    }
+    snprintf(url, ulen, "http://127.0.0.1:%d%s", port, path);
     struct curl_slist *hl = NULL;
     bool has_expect = false;
     for (size_t i = 0; headers && headers[i]; i++) {
@@ -587,6 +592,7 @@ int http_do_port(int port, const char *method, const char *path, const char *con
     if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(url);
     out->body = b.data ? b.data : strdup("");
     out->len = b.len;
     out->headers = h.data ? h.data : strdup("");
