@@ -1,0 +1,130 @@
+/* test_config: start-up configuration of the real binary: a bad value stops `serve` with
+ * exit 2 and a message naming key, value and expectation; `.env` in the working folder is
+ * read, and the real environment wins over it. Temp folders and databases are owned by
+ * each test and removed before it returns. */
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void expect_refused(const char *kv, const char *key, const char *value,
+                           const char *expected) {
+    static const char *const args[] = {"serve", NULL};
+    const char *const env[] = {kv, NULL};
+    char *out = NULL;
+    /* The database is never reached: the configuration is checked first. */
+    int rc = run_sluice_cli("postgresql://nobody@127.0.0.1:1/none", args, env, &out);
+    if (rc != 2) fail_msg("%s: serve exited %d, expected 2:\n%s", kv, rc, out);
+    if (!strstr(out, key) || !strstr(out, value) || !strstr(out, expected))
+        fail_msg("%s: the message should name %s, \"%s\" and \"%s\":\n%s", kv, key, value,
+                 expected, out);
+    free(out);
+}
+
+static void bad_values_exit_2(void **state) {
+    (void)state;
+    expect_refused("HTTP_PORT=abc", "HTTP_PORT", "abc", "an integer from 1 to 65535");
+    expect_refused("HTTP_PORT=70000", "HTTP_PORT", "70000", "an integer from 1 to 65535");
+    expect_refused("LOG_LEVEL=loud", "LOG_LEVEL", "loud", "debug, info, warn");
+    expect_refused("LOG_FORMAT=xml", "LOG_FORMAT", "xml", "text, json");
+    expect_refused("MAX_BODY_BYTES=12", "MAX_BODY_BYTES", "12", "an integer from");
+    expect_refused("MIGRATE_ON_START=maybe", "MIGRATE_ON_START", "maybe", "true or false");
+}
+
+static void missing_secret_key_exit_2(void **state) {
+    (void)state;
+    static const char *const args[] = {"serve", NULL};
+    static const char *const env[] = {"SECRET_KEY=short", NULL};
+    char *out = NULL;
+    int rc = run_sluice_cli("postgresql://nobody@127.0.0.1:1/none", args, env, &out);
+    if (rc != 2) fail_msg("serve with a short SECRET_KEY exited %d:\n%s", rc, out);
+    assert_non_null(strstr(out, "SECRET_KEY"));
+    assert_null(strstr(out, "short\"")); /* a secret value is not echoed */
+    free(out);
+}
+
+static void dotenv_read_and_env_wins(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("sluice-dotenv");
+    assert_non_null(dir);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.env", dir);
+    static const char dotenv[] = "# test .env\nLOG_LEVEL=bogus\nexport HTTP_THREADS=3\n";
+    assert_int_equal(write_file(path, dotenv, sizeof dotenv - 1), 0);
+
+    /* Without LOG_LEVEL in the environment, the .env value is used (and refused). */
+    static const char *const args[] = {"config", "check", NULL};
+    char *out = NULL;
+    int rc = run_sluice_cli_in(NULL, args, NULL, dir, false, &out);
+    if (rc != 2 || !strstr(out, "LOG_LEVEL") || !strstr(out, "bogus"))
+        fail_msg("config check with LOG_LEVEL=bogus in .env: exit %d:\n%s", rc, out);
+    free(out);
+
+    /* With LOG_LEVEL in the environment, the environment wins. */
+    static const char *const env[] = {"LOG_LEVEL=info", NULL};
+    rc = run_sluice_cli_in(NULL, args, env, dir, false, &out);
+    if (rc != 0) fail_msg("config check with LOG_LEVEL=info in the environment: exit %d:\n%s",
+                          rc, out);
+    free(out);
+    remove_tree(dir);
+    free(dir);
+}
+
+static void dotenv_serve(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    char *dir = make_temp_dir("sluice-dotenv");
+    assert_non_null(dir);
+    int env_port = free_port(), dotenv_port = free_port();
+    while (dotenv_port == env_port) dotenv_port = free_port();
+    char path[4200], dotenv[256];
+    snprintf(path, sizeof path, "%s/.env", dir);
+    int n = snprintf(dotenv, sizeof dotenv, "HTTP_PORT=%d\nLOG_FORMAT=json\n", dotenv_port);
+    assert_int_equal(write_file(path, dotenv, (size_t)n), 0);
+
+    char port_kv[32];
+    snprintf(port_kv, sizeof port_kv, "HTTP_PORT=%d", env_port);
+    const char *const env[] = {port_kv, NULL};
+    struct sluice_proc *p = sluice_start_in(db.url, env, dir, true);
+    assert_non_null(p);
+    assert_int_equal(sluice_port(p), env_port);
+    /* Nothing listens on the .env port: the environment won. */
+    int fd = raw_connect_port(dotenv_port);
+    if (fd >= 0) close(fd);
+    assert_true(fd < 0);
+    /* LOG_FORMAT came from .env: every log line is a JSON object. */
+    char *log = sluice_log_read(p);
+    assert_non_null(log);
+    size_t lines = 0;
+    for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *j = json_loads(line, 0, NULL);
+        if (!json_is_object(j)) fail_msg("not a JSON log line: %s", line);
+        json_decref(j);
+        lines++;
+    }
+    assert_true(lines > 0);
+    free(log);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    remove_tree(dir);
+    free(dir);
+    testdb_drop(&db);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bad_values_exit_2),
+        cmocka_unit_test(missing_secret_key_exit_2),
+        cmocka_unit_test(dotenv_read_and_env_wins),
+        cmocka_unit_test(dotenv_serve),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
