@@ -201,6 +201,7 @@ static const char *env_then_dotenv(const char *name, void *ud) {
 }
 
 int config_load_env(struct config *cfg, const char *dotenv_path, char *err, size_t errlen) {
+    memset(cfg, 0, sizeof *cfg); /* safe to config_cleanup even if .env fails */
     struct dotenv_values dv = {0};
     const char *path = dotenv_path ? dotenv_path : ".env";
     FILE *f = fopen(path, "rb");
@@ -250,7 +251,13 @@ void config_write_example(FILE *out) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const struct config_key *k = &keys[i];
         fprintf(out, "\n# %s\n", k->help);
-        if (k->default_value)
+        /* A default inside the build's source tree is machine-specific: the committed
+         * .env.example names it relative to the tree and leaves the key commented out. */
+        if (k->default_value &&
+            strncmp(k->default_value, SLUICE_SOURCE_DIR "/", sizeof SLUICE_SOURCE_DIR) == 0)
+            fprintf(out, "# Default: %s in the source tree sluice was built from.\n# %s=\n",
+                    k->default_value + sizeof SLUICE_SOURCE_DIR, k->name);
+        else if (k->default_value)
             fprintf(out, "%s=%s\n", k->name, k->default_value);
         else
             fprintf(out, "# %s=\n", k->name);

@@ -56,6 +56,7 @@ static int read_double_quoted(struct cursor *c, char *out, size_t *n) {
         if (ch == '\n') c->line++;
         if (ch == '\\' && !at_end(c)) {
             char e = *c->p++;
+            if (e == '\n') c->line++; /* kept as backslash + newline, but still a line */
             switch (e) {
             case 'n': ch = '\n'; break;
             case 't': ch = '\t'; break;
@@ -80,9 +81,11 @@ static int read_single_quoted(struct cursor *c, char *out, size_t *n) {
     return -1;
 }
 
+/* The value starts after `=` and any blanks; a `#` preceded by a blank in the input (also
+ * the blanks skipped after `=`, so that `KEY= # note` is empty) starts a comment. */
 static void read_unquoted(struct cursor *c, char *out, size_t *n) {
     while (!at_end(c) && *c->p != '\n') {
-        if (*c->p == '#' && *n > 0 && (out[*n - 1] == ' ' || out[*n - 1] == '\t')) break;
+        if (*c->p == '#' && (c->p[-1] == ' ' || c->p[-1] == '\t')) break;
         out[(*n)++] = *c->p++;
     }
     while (*n > 0 && (out[*n - 1] == ' ' || out[*n - 1] == '\t' || out[*n - 1] == '\r')) (*n)--;
@@ -91,7 +94,7 @@ static void read_unquoted(struct cursor *c, char *out, size_t *n) {
 
 int dotenv_parse(const char *buf, size_t len, dotenv_fn fn, void *userdata,
                  struct dotenv_error *err) {
-    if (memchr(buf, '\0', len)) {
+    if (len > 0 && memchr(buf, '\0', len)) {
         const char *nul = memchr(buf, '\0', len);
         size_t line = 1;
         for (const char *q = buf; q < nul; q++) line += *q == '\n';

@@ -77,7 +77,8 @@ static void append(char *buf, size_t buflen, const char *s) {
 void router_allow(const struct route *table, size_t n, const char *path, char *buf,
                   size_t buflen) {
     size_t len = trimmed_len(path);
-    if (buflen) buf[0] = '\0';
+    if (buflen == 0) return;
+    buf[0] = '\0';
     bool get = false;
     for (size_t i = 0; i < n; i++) {
         struct route_match tmp;
