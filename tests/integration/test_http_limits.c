@@ -1,0 +1,270 @@
+/* test_http_limits: what the event threads and the request pool promise under load:
+ * a database request stuck in a worker never stalls the (single) event thread; a full
+ * request queue answers 503 problem+json with Retry-After; idle connections are closed
+ * after HTTP_CONNECTION_TIMEOUT; HTTP_MAX_CONNECTIONS caps simultaneous connections;
+ * heads beyond the connection memory are refused with 431/414. A database stall is made
+ * by holding an ACCESS EXCLUSIVE lock on schema_migrations (which /readyz reads) from a
+ * connection of the test. Each test owns its database, process, sockets and threads. */
+#include "harness.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A transaction holding schema_migrations locked until released. */
+static PGconn *lock_migrations(const char *url) {
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "BEGIN; LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("lock: %s", PQerrorMessage(c));
+    PQclear(r);
+    return c;
+}
+
+static void release_migrations(PGconn *c) {
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+}
+
+struct bg_request {
+    struct sluice_proc *p;
+    const char *path;
+    struct http_response r;
+    int rc;
+    pthread_t t;
+};
+
+static void *bg_run(void *arg) {
+    struct bg_request *b = arg;
+    b->rc = http_get(b->p, b->path, &b->r);
+    return NULL;
+}
+
+static void bg_start(struct bg_request *b, struct sluice_proc *p, const char *path) {
+    memset(b, 0, sizeof *b);
+    b->p = p;
+    b->path = path;
+    assert_int_equal(pthread_create(&b->t, NULL, bg_run, b), 0);
+}
+
+static void bg_join(struct bg_request *b) { pthread_join(b->t, NULL); }
+
+/* Waits until the database shows n sessions of this database waiting on a lock. */
+static void wait_lock_waiters(const char *url, int n) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) >= %d FROM pg_stat_activity WHERE datname = current_database() "
+             "AND wait_event_type = 'Lock'",
+             n);
+    for (int i = 0; i < 500; i++) {
+        char *v = testdb_query(url, sql);
+        bool ok = v && strcmp(v, "t") == 0;
+        free(v);
+        if (ok) return;
+        usleep(10000);
+    }
+    fail_msg("%d request(s) never reached the database lock", n);
+}
+
+static void event_thread_never_blocks(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    static const char *const env[] = {"HTTP_THREADS=1", "REQUEST_WORKERS=2", NULL};
+    struct sluice_proc *p = sluice_start(db.url, env);
+    assert_non_null(p);
+
+    PGconn *lock = lock_migrations(db.url);
+    struct bg_request a, b;
+    bg_start(&a, p, "/readyz");
+    bg_start(&b, p, "/readyz");
+    wait_lock_waiters(db.url, 2); /* both workers are stuck in PostgreSQL */
+
+    /* The one event thread still serves everything that needs no worker, promptly. */
+    for (int i = 0; i < 20; i++) {
+        struct http_response r;
+        double t0 = now_ms();
+        assert_int_equal(http_get(p, i % 2 ? "/healthz" : "/openapi.json", &r), 0);
+        double dt = now_ms() - t0;
+        assert_int_equal(r.status, 200);
+        http_response_cleanup(&r);
+        if (dt > 500.0) fail_msg("an inline request took %.0f ms while workers were blocked", dt);
+        assert_int_equal(http_get(p, "/nowhere", &r), 0);
+        assert_int_equal(r.status, 404);
+        http_response_cleanup(&r);
+    }
+    release_migrations(lock);
+    bg_join(&a);
+    bg_join(&b);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(a.r.status, 200);
+    assert_int_equal(b.r.status, 200);
+    http_response_cleanup(&a.r);
+    http_response_cleanup(&b.r);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
+static void full_queue_answers_503(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    static const char *const env[] = {"REQUEST_WORKERS=1", "REQUEST_QUEUE=1", NULL};
+    struct sluice_proc *p = sluice_start(db.url, env);
+    assert_non_null(p);
+
+    PGconn *lock = lock_migrations(db.url);
+    struct bg_request a, b;
+    bg_start(&a, p, "/readyz");
+    wait_lock_waiters(db.url, 1); /* the only worker is busy */
+    bg_start(&b, p, "/readyz");   /* fills the queue */
+    usleep(300000);
+    struct http_response r;
+    assert_int_equal(http_get(p, "/readyz", &r), 0);
+    const char *why = problem_check(&r, 503, "unavailable");
+    if (why) fail_msg("third request with a full queue: %s", why);
+    assert_non_null(http_header(&r, "Retry-After"));
+    http_response_cleanup(&r);
+
+    release_migrations(lock);
+    bg_join(&a);
+    bg_join(&b);
+    assert_int_equal(a.r.status, 200);
+    assert_int_equal(b.r.status, 200);
+    http_response_cleanup(&a.r);
+    http_response_cleanup(&b.r);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
+/* Whether the server closes fd within ms milliseconds (EOF or reset). */
+static bool closed_within(int fd, int ms) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, ms) <= 0) return false;
+    char buf[256];
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    return n <= 0;
+}
+
+static void idle_connection_timeout(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    static const char *const env[] = {"HTTP_CONNECTION_TIMEOUT=1", NULL};
+    struct sluice_proc *p = sluice_start(db.url, env);
+    assert_non_null(p);
+    int fd = raw_connect(p);
+    assert_true(fd >= 0);
+    double t0 = now_ms();
+    assert_true(closed_within(fd, 5000));
+    double dt = now_ms() - t0;
+    close(fd);
+    if (dt < 500.0 || dt > 4000.0) fail_msg("idle connection closed after %.0f ms", dt);
+
+    /* A half-sent request head times out the same way. */
+    fd = raw_connect(p);
+    assert_true(fd >= 0);
+    assert_int_equal(raw_send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"), 0);
+    assert_true(closed_within(fd, 5000));
+    close(fd);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
+static void connection_limit(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    static const char *const env[] = {"HTTP_MAX_CONNECTIONS=2", NULL};
+    struct sluice_proc *p = sluice_start(db.url, env);
+    assert_non_null(p);
+    usleep(200000); /* let the start-up probe's connection go */
+    int a = raw_connect(p), b = raw_connect(p);
+    assert_true(a >= 0 && b >= 0);
+    usleep(200000);
+    /* A third connection gets no answer: it is closed at once. */
+    int c = raw_connect(p);
+    if (c >= 0) {
+        raw_send_str(c, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        struct http_response r;
+        int got = raw_read_response(c, 2000, &r);
+        if (got == 0) {
+            long st = r.status;
+            http_response_cleanup(&r);
+            fail_msg("a third connection was served (%ld) with HTTP_MAX_CONNECTIONS=2", st);
+        }
+        close(c);
+    }
+    /* The two admitted connections are served, and once they are gone new ones are. */
+    assert_int_equal(raw_send_str(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+    struct http_response r;
+    assert_int_equal(raw_read_response(a, 3000, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_cleanup(&r);
+    close(a);
+    close(b);
+    usleep(200000);
+    assert_int_equal(http_get(p, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_cleanup(&r);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
+static void head_beyond_connection_memory(void **state) {
+    (void)state;
+    /* Far beyond MAX_HEADER_BYTES: the head does not even fit the connection's memory. */
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    struct sluice_proc *p = sluice_start(db.url, NULL);
+    assert_non_null(p);
+    size_t n = 200000;
+    char *h = malloc(n + 32);
+    int k = snprintf(h, 32, "X-Huge: ");
+    memset(h + k, 'h', n);
+    h[k + n] = '\0';
+    const char *const hdr[] = {h, NULL};
+    struct http_response r;
+    assert_int_equal(http_do(p, "GET", "/healthz", hdr, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 431);
+    http_response_cleanup(&r);
+    free(h);
+
+    char *path = malloc(n + 32);
+    memcpy(path, "/healthz?q=", 11);
+    memset(path + 11, 'q', n);
+    path[11 + n] = '\0';
+    assert_int_equal(http_get(p, path, &r), 0);
+    assert_true(r.status == 414 || r.status == 431);
+    http_response_cleanup(&r);
+    free(path);
+    /* And the server carries on. */
+    assert_int_equal(http_get(p, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_cleanup(&r);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(event_thread_never_blocks),
+        cmocka_unit_test(full_queue_answers_503),
+        cmocka_unit_test(idle_connection_timeout),
+        cmocka_unit_test(connection_limit),
+        cmocka_unit_test(head_beyond_connection_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
