@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the HTTP API and the job workers"},
     {"migrate", cmd_migrate, "apply pending database migrations (--status: list them)"},
     {"config", cmd_config, "show configuration keys (--help) or print .env.example (example)"},
+    {"user", cmd_user, "manage users: create, passwd, list"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -14,6 +14,13 @@ static const struct route routes[] = {
     {"GET", "/openapi.json", api_openapi, ROLE_PUBLIC, ROUTE_INLINE},
     {"GET", "/docs", api_docs_page, ROLE_PUBLIC, ROUTE_INLINE},
     {"GET", "/docs/{asset}", api_docs_asset, ROLE_PUBLIC, ROUTE_INLINE},
+    {"POST", "/token", api_token, ROLE_PUBLIC, ROUTE_FORM_BODY | ROUTE_OAUTH},
+    {"POST", "/users", api_users_create, ROLE_ADMIN, ROUTE_JSON_BODY},
+    {"GET", "/users", api_users_list, ROLE_ADMIN, 0},
+    {"GET", "/users/me", api_users_me, ROLE_VIEWER, 0},
+    {"GET", "/users/{id}", api_users_get, ROLE_ADMIN, 0},
+    {"PATCH", "/users/{id}", api_users_update, ROLE_ADMIN, ROUTE_JSON_BODY},
+    {"DELETE", "/users/{id}", api_users_delete, ROLE_ADMIN, 0},
 };
 
 const struct route *api_routes(size_t *count) {

@@ -9,6 +9,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_user(int argc, char **argv);
 
 /* Shared start-up: loads configuration into app_get()->config, sets up logging and
  * libsodium. Prints the error and returns -1 on a bad configuration. */

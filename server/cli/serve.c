@@ -3,6 +3,9 @@
  * and taken synchronously here with sigwait. */
 #include "api/routes.h"
 #include "app.h"
+#include "auth/auth_setup.h"
+#include "auth/bearer.h"
+#include "auth/user_bootstrap.h"
 #include "cli/commands.h"
 #include "core/log.h"
 #include "db/migrate.h"
@@ -32,6 +35,23 @@ static int migrate_at_start(struct app *a) {
     }
     db_cleanup(&db);
     return rc;
+}
+
+/* The first admin (ADMIN_USERNAME/ADMIN_PASSWORD) when no user exists. A bad value
+ * stops the start (-1); a database problem is logged and serving goes on. */
+static int bootstrap_admin(struct app *a) {
+    struct db db;
+    db_init(&db, a->config.database_url);
+    char err[1024];
+    int rc = user_bootstrap_admin(&db, a->config.admin_username, a->config.admin_password, err,
+                                  sizeof err);
+    db_cleanup(&db);
+    if (rc == -1) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (rc != 0) log_warn("%s", err);
+    return 0;
 }
 
 static int check_secrets(const struct config *c) {
@@ -75,11 +95,17 @@ int cmd_serve(int argc, char **argv) {
         config_cleanup(c);
         return 2;
     }
+    if (auth_setup(c, true, err, sizeof err) != 0) {
+        fprintf(stderr, "sluice: configuration error: %s\n", err);
+        config_cleanup(c);
+        return 2;
+    }
     if (migrate_scan(c->migrations_dir, &a->migrations, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
     }
     if (migrate && c->migrate_on_start && migrate_at_start(a) != 0) goto out;
+    if (bootstrap_admin(a) != 0) goto out;
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -104,7 +130,7 @@ int cmd_serve(int argc, char **argv) {
         .database_url = c->database_url,
         .routes = routes,
         .nroutes = nroutes,
-        .authorize = NULL,
+        .authorize = bearer_authorize,
     };
     struct http_server *server = http_server_start(&opts, err, sizeof err);
     if (!server) {

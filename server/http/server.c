@@ -8,6 +8,7 @@
 #include "core/text.h"
 #include "db/db.h"
 #include "http/metrics.h"
+#include "http/oauth_reply.h"
 #include "http/reply.h"
 #include "http/request_pool.h"
 
@@ -215,6 +216,12 @@ static bool check_content_type(struct request *req) {
                            req->content_type ? "\"" : "");
         return false;
     }
+    if (f & ROUTE_FORM_BODY && f & ROUTE_OAUTH &&
+        !media_type_is(req->content_type, "application/x-www-form-urlencoded")) {
+        reply_oauth_error(req, 400, "invalid_request",
+                          "Content-Type must be application/x-www-form-urlencoded");
+        return false;
+    }
     if (f & ROUTE_FORM_BODY &&
         !media_type_is(req->content_type, "application/x-www-form-urlencoded")) {
         reply_problem_with(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
@@ -232,6 +239,12 @@ static bool wants_body(const struct request *req) {
 }
 
 static void reply_too_large(struct http_server *s, struct request *req) {
+    if (req->route->flags & ROUTE_OAUTH) {
+        reply_oauth_error(req, 413, "invalid_request",
+                          "the request body is larger than %ld bytes (MAX_BODY_BYTES)",
+                          s->opts.max_body_bytes);
+        return;
+    }
     reply_problem_with(req, PROBLEM_PAYLOAD_TOO_LARGE,
                        json_pack("{s:I}", "max_bytes", (json_int_t)s->opts.max_body_bytes),
                        "the request body is larger than %ld bytes (MAX_BODY_BYTES)",
