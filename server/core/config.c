@@ -21,8 +21,8 @@ static const char *const log_formats[] = {"text", "json", NULL};
 static const struct config_key keys[] = {
     {"DATABASE_URL", CONFIG_STRING, "postgresql://sluice@127.0.0.1:5432/sluice", NOLIMIT,
      OFF(database_url), true, "PostgreSQL connection URL (libpq syntax)."},
-    {"MYSQL_URL", CONFIG_STRING, "mysql://sluice@127.0.0.1:3306/erp", NOLIMIT, OFF(mysql_url),
-     true, "MySQL/MariaDB URL of the ERP that order synchronisation reads."},
+    {"MYSQL_URL", CONFIG_STRING, "mysql://sluice@127.0.0.1:3306/erp", NOLIMIT, OFF(mysql_url), true,
+     "MySQL/MariaDB URL of the ERP that order synchronisation reads."},
     {"SECRET_KEY", CONFIG_STRING, NULL, NOLIMIT, OFF(secret_key), true,
      "JWT signing key, at least 32 bytes. Required by `serve`."},
     {"SECRET_KEY_PREVIOUS", CONFIG_STRING, NULL, NOLIMIT, OFF(secret_key_previous), true,
@@ -41,16 +41,16 @@ static const struct config_key keys[] = {
      "Requests waiting for a worker before new ones get 503."},
     {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,
      "Job worker threads in `serve`, each with one PostgreSQL connection."},
-    {"MAX_BODY_BYTES", CONFIG_INT, "1048576", 1024, 1073741824L, NULL, OFF(max_body_bytes),
-     false, "Largest request body accepted; larger ones get 413."},
+    {"MAX_BODY_BYTES", CONFIG_INT, "1048576", 1024, 1073741824L, NULL, OFF(max_body_bytes), false,
+     "Largest request body accepted; larger ones get 413."},
     {"MAX_HEADER_BYTES", CONFIG_INT, "16384", 2048, 1048576, NULL, OFF(max_header_bytes), false,
      "Memory for a request's line and headers; beyond, 414 or 431."},
     {"HTTP_CONNECTION_TIMEOUT", CONFIG_INT, "30", 1, 3600, NULL, OFF(http_connection_timeout),
      false, "Seconds an idle connection is kept open."},
-    {"HTTP_MAX_CONNECTIONS", CONFIG_INT, "1024", 1, 100000, NULL, OFF(http_max_connections),
-     false, "Most simultaneous client connections."},
-    {"SHUTDOWN_GRACE_SECONDS", CONFIG_INT, "10", 0, 3600, NULL, OFF(shutdown_grace_seconds),
-     false, "On SIGTERM, time given to in-flight requests and jobs."},
+    {"HTTP_MAX_CONNECTIONS", CONFIG_INT, "1024", 1, 100000, NULL, OFF(http_max_connections), false,
+     "Most simultaneous client connections."},
+    {"SHUTDOWN_GRACE_SECONDS", CONFIG_INT, "10", 0, 3600, NULL, OFF(shutdown_grace_seconds), false,
+     "On SIGTERM, time given to in-flight requests and jobs."},
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, log_levels, OFF(log_level), false,
      "Least severe level logged: debug, info, warn or error."},
     {"LOG_FORMAT", CONFIG_ENUM, "text", 0, 0, log_formats, OFF(log_format), false,
@@ -59,8 +59,8 @@ static const struct config_key keys[] = {
      "Comma-separated origins allowed by CORS (empty: none; * for any)."},
     {"MIGRATE_ON_START", CONFIG_BOOL, "true", NOLIMIT, OFF(migrate_on_start), false,
      "Whether `serve` applies pending migrations at start-up."},
-    {"MIGRATIONS_DIR", CONFIG_STRING, SLUICE_SOURCE_DIR "/migrations", NOLIMIT,
-     OFF(migrations_dir), false, "Folder of the numbered SQL migrations."},
+    {"MIGRATIONS_DIR", CONFIG_STRING, SLUICE_SOURCE_DIR "/migrations", NOLIMIT, OFF(migrations_dir),
+     false, "Folder of the numbered SQL migrations."},
     {"ADMIN_USERNAME", CONFIG_STRING, NULL, NOLIMIT, OFF(admin_username), false,
      "First admin, created at start-up when no user exists."},
     {"ADMIN_PASSWORD", CONFIG_STRING, NULL, NOLIMIT, OFF(admin_password), true,
@@ -113,8 +113,8 @@ static int parse_bool(const char *v, bool *out) {
     return -1;
 }
 
-static int load_key(struct config *cfg, const struct config_key *k, const char *value,
-                    char *err, size_t errlen) {
+static int load_key(struct config *cfg, const struct config_key *k, const char *value, char *err,
+                    size_t errlen) {
     char *field = (char *)cfg + k->offset;
     char expected[256];
     switch (k->type) {
@@ -265,8 +265,7 @@ void config_write_example(FILE *out) {
 }
 
 void config_write_help(FILE *out) {
-    fputs("Configuration (environment variables, or a .env file in the working folder):\n\n",
-          out);
+    fputs("Configuration (environment variables, or a .env file in the working folder):\n\n", out);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const struct config_key *k = &keys[i];
         fprintf(out, "  %-28s %s\n  %-28s default: %s\n", k->name, k->help, "",

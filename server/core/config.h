@@ -28,7 +28,7 @@ struct config {
     long http_connection_timeout;
     long http_max_connections;
     long shutdown_grace_seconds;
-    long log_level; /* enum log_level */
+    long log_level;  /* enum log_level */
     long log_format; /* enum log_format */
     char *cors_origins;
     bool migrate_on_start;
@@ -54,11 +54,11 @@ enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_ENUM };
 struct config_key {
     const char *name;
     enum config_type type;
-    const char *default_value; /* NULL: unset by default */
-    long min, max;             /* CONFIG_INT bounds */
+    const char *default_value;  /* NULL: unset by default */
+    long min, max;              /* CONFIG_INT bounds */
     const char *const *choices; /* CONFIG_ENUM: NULL-terminated; value = index */
     size_t offset;
-    bool secret;               /* never printed */
+    bool secret; /* never printed */
     const char *help;
 };
 

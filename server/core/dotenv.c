@@ -61,8 +61,14 @@ static int read_double_quoted(struct cursor *c, char *out, size_t *n) {
             case 'n': ch = '\n'; break;
             case 't': ch = '\t'; break;
             case 'r': ch = '\r'; break;
-            case '\\': case '"': case '$': case '\'': ch = e; break;
-            default: out[(*n)++] = '\\'; ch = e; break;
+            case '\\':
+            case '"':
+            case '$':
+            case '\'': ch = e; break;
+            default:
+                out[(*n)++] = '\\';
+                ch = e;
+                break;
             }
         }
         out[(*n)++] = ch;

@@ -12,10 +12,14 @@ static size_t utf8_seq(const unsigned char *s, size_t avail) {
     if (c < 0x80) return 1;
     size_t n;
     unsigned min;
-    if ((c & 0xE0) == 0xC0) n = 2, min = 0x80, c &= 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, min = 0x800, c &= 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 4, min = 0x10000, c &= 0x07;
-    else return 0;
+    if ((c & 0xE0) == 0xC0)
+        n = 2, min = 0x80, c &= 0x1F;
+    else if ((c & 0xF0) == 0xE0)
+        n = 3, min = 0x800, c &= 0x0F;
+    else if ((c & 0xF8) == 0xF0)
+        n = 4, min = 0x10000, c &= 0x07;
+    else
+        return 0;
     if (n > avail) return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80) return 0;
@@ -89,4 +93,3 @@ void textbuf_printf(struct textbuf *b, const char *fmt, ...) {
         b->cap = cap;
     }
 }
-

@@ -70,7 +70,8 @@ PGconn *db_conn(struct db *db) {
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
         copy_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
-        if (!atomic_load(&db->down)) log_event(LOG_WARN, "database unreachable", "error", db->error, (char *)NULL);
+        if (!atomic_load(&db->down))
+            log_event(LOG_WARN, "database unreachable", "error", db->error, (char *)NULL);
         set_state(db, true);
         if (db->conn) PQfinish(db->conn);
         db->conn = NULL;

@@ -19,15 +19,18 @@ struct db_stmt {
     const char *sql;
     atomic_int id; /* 0: not yet assigned */
 };
+/* (clang-format 14 would split this braced initializer over two lines) */
+/* clang-format off */
 #define DB_STMT(text) {.sql = (text), .id = 0}
+/* clang-format on */
 
 struct db {
     char *url;
     PGconn *conn;
     uint64_t prepared[DB_MAX_STATEMENTS / 64];
-    atomic_bool down;  /* the last attempt to reach the server failed */
-    char error[512];   /* last error message */
-    char sqlstate[8];  /* SQLSTATE of the last failed statement */
+    atomic_bool down; /* the last attempt to reach the server failed */
+    char error[512];  /* last error message */
+    char sqlstate[8]; /* SQLSTATE of the last failed statement */
 };
 
 /* Borrowed url is copied. Does not connect yet. */

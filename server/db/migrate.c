@@ -14,12 +14,11 @@
 
 #define MIGRATE_LOCK_KEY "7303390101" /* arbitrary, constant advisory-lock key */
 
-static const char *const create_table =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " checksum text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+static const char *const create_table = "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                                        " version integer PRIMARY KEY,"
+                                        " name text NOT NULL,"
+                                        " checksum text NOT NULL,"
+                                        " applied_at timestamptz NOT NULL DEFAULT now())";
 
 static int by_version(const void *a, const void *b) {
     const struct migration *x = a, *y = b;
@@ -34,8 +33,7 @@ static int parse_name(const char *name) {
         if (!isdigit((unsigned char)name[i])) return -1;
     if (name[4] != '_') return -1;
     for (size_t i = 5; i < n - 4; i++)
-        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) ||
-              name[i] == '_'))
+        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '_'))
             return -1;
     return atoi(name) > 0 ? atoi(name) : -1;
 }
@@ -91,8 +89,8 @@ int migrate_scan(const char *dir, struct migration_set *set, char *err, size_t e
         if (nl < 4 || strcmp(e->d_name + nl - 4, ".sql") != 0) continue;
         int version = parse_name(e->d_name);
         if (version < 0) {
-            snprintf(err, errlen, "%s/%s: a migration is named NNNN_name.sql (a-z, 0-9, _)",
-                     dir, e->d_name);
+            snprintf(err, errlen, "%s/%s: a migration is named NNNN_name.sql (a-z, 0-9, _)", dir,
+                     e->d_name);
             rc = -1;
             break;
         }
@@ -202,9 +200,8 @@ static int run_one(struct db *db, const struct migration *m, char *err, size_t e
     char version[16];
     snprintf(version, sizeof version, "%d", m->version);
     const char *vals[] = {version, m->name, m->checksum};
-    r = db_exec_sql(db,
-                    "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                    3, vals);
+    r = db_exec_sql(
+        db, "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)", 3, vals);
     if (!r) {
         snprintf(err, errlen, "recording %s failed: %s", m->name, db_last_error(db));
         PQclear(PQexec(c, "ROLLBACK"));
@@ -278,8 +275,8 @@ int migrate_check_current(struct db *db, const struct migration_set *set, char *
     PGresult *rows = db_exec_sql(
         db, "SELECT version, name, checksum FROM schema_migrations ORDER BY version", 0, NULL);
     if (!rows) {
-        snprintf(err, errlen, "%s", db_is_down(db) ? "database unreachable"
-                                                    : "schema_migrations is missing");
+        snprintf(err, errlen, "%s",
+                 db_is_down(db) ? "database unreachable" : "schema_migrations is missing");
         return -1;
     }
     int rc = verify_applied(rows, set, err, errlen);

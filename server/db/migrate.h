@@ -11,7 +11,7 @@
 
 struct migration {
     int version;
-    char *name;  /* file name */
+    char *name; /* file name */
     char *sql;
     char checksum[65];
 };
@@ -36,7 +36,6 @@ int migrate_status(struct db *db, const struct migration_set *set, FILE *out, ch
 
 /* 0 when every migration of set is applied with the same checksum; otherwise -1 with a
  * reason in err (for /readyz). */
-int migrate_check_current(struct db *db, const struct migration_set *set, char *err,
-                          size_t errlen);
+int migrate_check_current(struct db *db, const struct migration_set *set, char *err, size_t errlen);
 
 #endif

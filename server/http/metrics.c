@@ -59,9 +59,10 @@ void metrics_render_http(struct textbuf *out) {
         for (unsigned st = 0; st < NSTATUS; st++) {
             unsigned long n = atomic_load(&stats[i].by_status[st]);
             if (n)
-                textbuf_printf(out,
-                               "sluice_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %lu\n",
-                               m, r, st, n);
+                textbuf_printf(
+                    out,
+                    "sluice_http_requests_total{method=\"%s\",route=\"%s\",status=\"%u\"} %lu\n", m,
+                    r, st, n);
         }
     }
     textbuf_printf(out, "# HELP sluice_http_request_duration_seconds Time from the first byte "
@@ -77,14 +78,17 @@ void metrics_render_http(struct textbuf *out) {
         for (size_t b = 0; b < NBUCKETS; b++) {
             acc += atomic_load(&stats[i].buckets[b]);
             textbuf_printf(out,
-                           "sluice_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"%g\"} %lu\n",
+                           "sluice_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\","
+                           "le=\"%g\"} %lu\n",
                            m, r, bounds[b], acc);
         }
-        textbuf_printf(out,
-                       "sluice_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} %lu\n"
-                       "sluice_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
-                       "sluice_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %lu\n",
-                       m, r, cum, m, r, (double)atomic_load(&stats[i].sum_us) / 1e6, m, r, cum);
+        textbuf_printf(
+            out,
+            "sluice_http_request_duration_seconds_bucket{method=\"%s\",route=\"%s\",le=\"+Inf\"} "
+            "%lu\n"
+            "sluice_http_request_duration_seconds_sum{method=\"%s\",route=\"%s\"} %.6f\n"
+            "sluice_http_request_duration_seconds_count{method=\"%s\",route=\"%s\"} %lu\n",
+            m, r, cum, m, r, (double)atomic_load(&stats[i].sum_us) / 1e6, m, r, cum);
     }
 }
 

@@ -16,7 +16,6 @@ struct db;
 void metrics_init(const struct route *routes, size_t nroutes);
 void metrics_observe(size_t route_index, unsigned status, double seconds);
 
-
 /* Appends the HTTP metrics. */
 void metrics_render_http(struct textbuf *out);
 

@@ -27,7 +27,7 @@ enum problem_type {
 };
 
 struct problem_info {
-    const char *slug;  /* type URI is "/problems/<slug>" */
+    const char *slug; /* type URI is "/problems/<slug>" */
     unsigned status;
     const char *title;
 };

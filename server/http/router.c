@@ -74,8 +74,7 @@ static void append(char *buf, size_t buflen, const char *s) {
     strcat(buf, s);
 }
 
-void router_allow(const struct route *table, size_t n, const char *path, char *buf,
-                  size_t buflen) {
+void router_allow(const struct route *table, size_t n, const char *path, char *buf, size_t buflen) {
     size_t len = trimmed_len(path);
     if (buflen == 0) return;
     buf[0] = '\0';

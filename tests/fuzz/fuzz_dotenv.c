@@ -10,13 +10,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) __builtin_trap();                                                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) __builtin_trap();                                                             \
     } while (0)
 
 struct state {
-    size_t size;       /* of the input */
+    size_t size; /* of the input */
     size_t calls;
     size_t stop_after; /* 0: never stop */
 };

@@ -46,9 +46,9 @@ static const struct route table[] = {
 };
 #define NROUTES (sizeof table / sizeof table[0])
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) __builtin_trap();                                                         \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) __builtin_trap();                                                             \
     } while (0)
 
 /* Whether the comma-separated list holds method as a whole word. */

@@ -96,8 +96,10 @@ static int run_dir(const char *dir, size_t *count) {
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-            if (run_file(path) != 0) rc = -1;
-            else (*count)++;
+            if (run_file(path) != 0)
+                rc = -1;
+            else
+                (*count)++;
         }
         free(names[i]);
     }

@@ -74,10 +74,10 @@ static void test_keys_are_well_formed(void **state) {
     size_t n;
     const struct config_key *keys = config_keys(&n);
     assert_true(n >= 11);
-    static const char *const required[] = {
-        "DATABASE_URL", "MYSQL_URL",      "SECRET_KEY",     "HTTP_HOST",  "HTTP_PORT",
-        "HTTP_THREADS", "WORKER_THREADS", "MAX_BODY_BYTES", "LOG_LEVEL",  "LOG_FORMAT",
-        "CORS_ORIGINS", NULL};
+    static const char *const required[] = {"DATABASE_URL",   "MYSQL_URL",      "SECRET_KEY",
+                                           "HTTP_HOST",      "HTTP_PORT",      "HTTP_THREADS",
+                                           "WORKER_THREADS", "MAX_BODY_BYTES", "LOG_LEVEL",
+                                           "LOG_FORMAT",     "CORS_ORIGINS",   NULL};
     for (size_t i = 0; required[i]; i++) find_key(required[i]);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(keys[i].help);
@@ -137,10 +137,10 @@ static void test_defaults(void **state) {
 
 static void test_values_are_read(void **state) {
     (void)state;
-    const char *vars[] = {"HTTP_HOST",        "0.0.0.0", "HTTP_PORT", "9001", "LOG_LEVEL", "DEBUG",
-                          "LOG_FORMAT",       "json",    "SEED_DEMO", "yes",  "SECRET_KEY",
-                          "s3cret",           "CORS_ORIGINS", "*",    "MIGRATE_ON_START", "Off",
-                          NULL};
+    const char *vars[] = {
+        "HTTP_HOST",    "0.0.0.0", "HTTP_PORT",        "9001", "LOG_LEVEL",  "DEBUG",
+        "LOG_FORMAT",   "json",    "SEED_DEMO",        "yes",  "SECRET_KEY", "s3cret",
+        "CORS_ORIGINS", "*",       "MIGRATE_ON_START", "Off",  NULL};
     struct config cfg;
     char err[512] = "";
     assert_int_equal(config_load(&cfg, lookup, vars, err, sizeof err), 0);
@@ -200,7 +200,8 @@ static void test_bad_values_name_key_value_and_expectation(void **state) {
     char err[512] = "";
     assert_int_equal(config_load(&cfg, lookup, vars, err, sizeof err), -1);
     config_cleanup(&cfg);
-    assert_string_equal(err, "HTTP_THREADS=\"lots\" is not valid: expected an integer from 1 to 64");
+    assert_string_equal(err,
+                        "HTTP_THREADS=\"lots\" is not valid: expected an integer from 1 to 64");
 }
 
 static void test_bools_and_enums(void **state) {
@@ -228,8 +229,8 @@ static void test_bools_and_enums(void **state) {
 
 static void test_empty_means_default_except_strings(void **state) {
     (void)state;
-    const char *vars[] = {"HTTP_PORT", "", "LOG_LEVEL", "", "SEED_DEMO", "", "JWT_ISSUER", "",
-                          NULL};
+    const char *vars[] = {"HTTP_PORT", "",           "LOG_LEVEL", "",  "SEED_DEMO",
+                          "",          "JWT_ISSUER", "",          NULL};
     struct config cfg;
     char err[512] = "";
     assert_int_equal(config_load(&cfg, lookup, vars, err, sizeof err), 0);
@@ -269,7 +270,7 @@ static void test_dotenv_file_and_environment_wins(void **state) {
     unlink(path);
     unsetenv("HTTP_PORT");
     if (rc != 0) fail_msg("config_load_env: %s", err);
-    assert_int_equal(cfg.http_port, 9002);     /* the environment wins */
+    assert_int_equal(cfg.http_port, 9002);      /* the environment wins */
     assert_int_equal(cfg.log_level, LOG_DEBUG); /* .env fills what the environment lacks */
     assert_string_equal(cfg.jwt_issuer, "later wins");
     config_cleanup(&cfg);

@@ -77,9 +77,8 @@ static void test_export(void **state) {
     (void)state;
     struct pairs p;
     struct dotenv_error err;
-    assert_int_equal(parse("export A=1\nexport\tB=2\n  export   C=3\nexport=4\nexporter=5\n", &p,
-                           &err),
-                     0);
+    assert_int_equal(
+        parse("export A=1\nexport\tB=2\n  export   C=3\nexport=4\nexporter=5\n", &p, &err), 0);
     assert_int_equal(p.n, 5);
     assert_pair(&p, 0, "A", "1");
     assert_pair(&p, 1, "B", "2");

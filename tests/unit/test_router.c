@@ -168,7 +168,8 @@ static void assert_allow(const char *path, const char *const *want) {
         p += len;
         if (end) p += 2;
     }
-    if (seen != nwant) fail_msg("Allow for %s is \"%s\" (%zu methods expected)", path, allow, nwant);
+    if (seen != nwant)
+        fail_msg("Allow for %s is \"%s\" (%zu methods expected)", path, allow, nwant);
 }
 
 static void test_allow(void **state) {

@@ -18,7 +18,8 @@ struct utf8_case {
     const char *what;
 };
 
-#define CASE(lit, valid, what) {lit, sizeof(lit) - 1, valid, what}
+#define CASE(lit, valid, what)                                                                     \
+    { lit, sizeof(lit) - 1, valid, what }
 
 static const struct utf8_case utf8_cases[] = {
     CASE("", true, "empty"),
