@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -519,11 +520,15 @@ static void parse_json_body(struct http_response *r) {
     if (is_json_ctype(ct) && r->body) r->json = json_loadb(r->body, r->len, 0, NULL);
 }
 
+static atomic_bool recording_off;
+
+void http_recording(bool on) { atomic_store(&recording_off, !on); }
+
 void http_record(const char *method, const char *path, long status, const char *content_type,
                  const char *body, size_t len) {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     const char *dir = getenv("SLUICE_TEST_RESPONSES_DIR");
-    if (!dir || !*dir) return;
+    if (!dir || !*dir || atomic_load(&recording_off)) return;
     size_t plen = strcspn(path, "?");
     json_t *jbody = NULL;
     if (is_json_ctype(content_type) && body) jbody = json_loadb(body, len, 0, NULL);

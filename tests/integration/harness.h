@@ -106,6 +106,11 @@ void http_response_cleanup(struct http_response *r);
 void http_record(const char *method, const char *path, long status, const char *content_type,
                  const char *body, size_t len);
 
+/* Turns recording off/on for this process (default on). For exchanges whose answer is
+ * not sluice's own (e.g. libmicrohttpd's built-in refusals), so the OpenAPI validator is
+ * not fed them; say why at the call site. */
+void http_recording(bool on);
+
 /* ---- raw sockets ----------------------------------------------------------------- */
 
 /* A connected TCP socket to the server, or -1. */

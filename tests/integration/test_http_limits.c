@@ -225,7 +225,12 @@ static void connection_limit(void **state) {
 
 static void head_beyond_connection_memory(void **state) {
     (void)state;
-    /* Far beyond MAX_HEADER_BYTES: the head does not even fit the connection's memory. */
+    /* Far beyond MAX_HEADER_BYTES: the head does not even fit the connection's memory, so
+     * libmicrohttpd refuses it itself, before sluice sees the request: the status is
+     * right, but the body is its built-in HTML, not problem+json (a known limitation of
+     * libmicrohttpd 0.9.x, which has no hook for that answer). Those answers are kept out
+     * of the OpenAPI recording; sluice's own 414/431 are checked in test_http_core. */
+    http_recording(false);
     struct test_db db;
     assert_int_equal(testdb_create(&db), 0);
     struct sluice_proc *p = sluice_start(db.url, NULL);
@@ -250,6 +255,7 @@ static void head_beyond_connection_memory(void **state) {
     assert_true(r.status == 414 || r.status == 431);
     http_response_cleanup(&r);
     free(path);
+    http_recording(true);
     /* And the server carries on. */
     assert_int_equal(http_get(p, "/healthz", &r), 0);
     assert_int_equal(r.status, 200);
