@@ -14,7 +14,7 @@ static const struct route routes[] = {
     {"GET", "/openapi.json", api_openapi, ROLE_PUBLIC, ROUTE_INLINE},
     {"GET", "/docs", api_docs_page, ROLE_PUBLIC, ROUTE_INLINE},
     {"GET", "/docs/{asset}", api_docs_asset, ROLE_PUBLIC, ROUTE_INLINE},
-    {"POST", "/token", api_token, ROLE_PUBLIC, ROUTE_FORM_BODY | ROUTE_OAUTH},
+    {"POST", "/token", api_token, ROLE_PUBLIC, ROUTE_RAW_BODY | ROUTE_OAUTH}, /* form: token.c */
     {"POST", "/users", api_users_create, ROLE_ADMIN, ROUTE_JSON_BODY},
     {"GET", "/users", api_users_list, ROLE_ADMIN, 0},
     {"GET", "/users/me", api_users_me, ROLE_VIEWER, 0},

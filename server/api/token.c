@@ -186,9 +186,25 @@ static void login(struct request *req, const char *username, const char *passwor
     sodium_memzero(&u, sizeof u);
 }
 
+/* True when the Content-Type's media type (parameters ignored) is the form's. */
+static bool is_form(const char *ct) {
+    static const char form_type[] = "application/x-www-form-urlencoded";
+    if (!ct) return false;
+    while (*ct == ' ') ct++;
+    size_t n = strcspn(ct, "; ");
+    return n == sizeof form_type - 1 && strncasecmp(ct, form_type, n) == 0;
+}
+
 void api_token(struct request *req) {
     struct form f;
     struct form_error fe;
+    /* Checked here, not by the server (which would answer 415 problem+json): RFC 6749
+     * wants invalid_request for a body that is not a form. */
+    if (!is_form(req->content_type)) {
+        reply_oauth_error(req, 400, "invalid_request",
+                          "Content-Type must be application/x-www-form-urlencoded");
+        return;
+    }
     if (form_parse(req->body ? req->body : "", req->body_len, &f, &fe) != FORM_OK) {
         char text[160];
         form_error_text(&fe, text, sizeof text);

@@ -17,7 +17,7 @@ enum route_flags {
     ROUTE_JSON_BODY = 1u << 1, /* expects application/json, parsed before the handler */
     ROUTE_FORM_BODY = 1u << 2, /* expects application/x-www-form-urlencoded */
     ROUTE_RAW_BODY = 1u << 3,  /* any body (e.g. CSV upload), kept as bytes */
-    ROUTE_OAUTH = 1u << 4,     /* OAuth 2.0 endpoint: body errors (415, 413) answered in
+    ROUTE_OAUTH = 1u << 4,     /* OAuth 2.0 endpoint: a too-large body (413) is answered in
                                   RFC 6749 §5.2 form, not problem+json */
 };
 

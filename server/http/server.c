@@ -216,12 +216,6 @@ static bool check_content_type(struct request *req) {
                            req->content_type ? "\"" : "");
         return false;
     }
-    if (f & ROUTE_FORM_BODY && f & ROUTE_OAUTH &&
-        !media_type_is(req->content_type, "application/x-www-form-urlencoded")) {
-        reply_oauth_error(req, 400, "invalid_request",
-                          "Content-Type must be application/x-www-form-urlencoded");
-        return false;
-    }
     if (f & ROUTE_FORM_BODY &&
         !media_type_is(req->content_type, "application/x-www-form-urlencoded")) {
         reply_problem_with(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
