@@ -1,0 +1,174 @@
+/* kpis: GET /centres/{code}/kpis (figures per day, week or month bucket) and GET /kpis
+ * (the centres side by side over one range, paginated by code), with their SQL. Every
+ * figure is computed by PostgreSQL from the session rows; buckets are date_trunc of the
+ * production day, which is already the local date in the centre's time zone (weeks start
+ * on Monday). from/to are dates or RFC 3339 instants (an instant counts as its local
+ * date in each centre's zone); `to` defaults to today there, `from` to 29 days before
+ * `to`. PGresults are cleared before returning. */
+#include "api/centres.h"
+#include "api/handlers.h"
+#include "api/pagination.h"
+#include "api/query_params.h"
+#include "db/db.h"
+#include "http/reply.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define KPI_MAX_SPAN_DAYS 1096
+
+/* Aggregates over the sessions sp of a group. */
+#define KPI_AGGREGATES                                                                        \
+    "count(*) AS sessions, sum(sp.total_pieces) AS pieces,"                                  \
+    " sum(sp.duree_production_totale) AS prod, sum(sp.temps_production_effectif) AS eff,"    \
+    " sum(sp.temps_attente) AS wait, sum(sp.temps_arret_volontaire) AS stop,"                \
+    " sum((SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id)) AS waits,"    \
+    " sum((SELECT count(*) FROM periode_arret x WHERE x.session_id = sp.id)) AS stops"
+
+/* JSON members of the figures of aggregate row s (NULL columns: no session). Rates are
+ * percent of the production time; null when there was none. */
+#define KPI_FIGURES                                                                           \
+    "'sessions', COALESCE(s.sessions, 0), 'pieces', COALESCE(s.pieces, 0),"                  \
+    " 'production_hours', round(COALESCE(s.prod, 0)::numeric, 4),"                           \
+    " 'effective_hours', round(COALESCE(s.eff, 0)::numeric, 4),"                             \
+    " 'wait_hours', round(COALESCE(s.wait, 0)::numeric, 4),"                                 \
+    " 'stop_hours', round(COALESCE(s.stop, 0)::numeric, 4),"                                 \
+    " 'occupation_rate', round((100 * s.eff / NULLIF(s.prod, 0))::numeric, 2),"              \
+    " 'wait_rate', round((100 * s.wait / NULLIF(s.prod, 0))::numeric, 2),"                   \
+    " 'stop_rate', round((100 * s.stop / NULLIF(s.prod, 0))::numeric, 2),"                   \
+    " 'waits', COALESCE(s.waits, 0), 'stops', COALESCE(s.stops, 0),"                         \
+    " 'pieces_per_effective_hour', round((s.pieces / NULLIF(s.eff, 0))::numeric, 2)"
+
+/* $1 code, $2 from date, $3 from instant, $4 to date, $5 to instant (NULL when not
+ * given), $6 bucket: day, week or month. No row: no such centre. */
+static struct db_stmt q_centre_kpis = DB_STMT(
+    "WITH r AS ("
+    " SELECT c.id, c.code, c.time_zone, d.to_d,"
+    "  COALESCE($2::date, ($3::timestamptz AT TIME ZONE c.time_zone)::date, d.to_d - 29)"
+    "  AS from_d"
+    " FROM centre_usinage c CROSS JOIN LATERAL (SELECT COALESCE($4::date,"
+    "  ($5::timestamptz AT TIME ZONE c.time_zone)::date,"
+    "  (now() AT TIME ZONE c.time_zone)::date) AS to_d) d"
+    " WHERE c.code = $1),"
+    " s AS ("
+    " SELECT date_trunc($6::text, sp.date_production::timestamp)::date AS b_start, "
+    KPI_AGGREGATES
+    " FROM r JOIN session_production sp ON sp.centre_usinage_id = r.id"
+    "  AND sp.date_production BETWEEN r.from_d AND r.to_d"
+    " GROUP BY 1)"
+    " SELECT json_build_object('centre', r.code, 'time_zone', r.time_zone,"
+    " 'bucket', $6::text, 'from', r.from_d, 'to', r.to_d,"
+    " 'items', COALESCE((SELECT json_agg(json_build_object("
+    "  'start', greatest(g.b::date, r.from_d),"
+    "  'end', least((g.b + ('1 ' || $6::text)::interval)::date - 1, r.to_d), "
+    KPI_FIGURES ") ORDER BY g.b)"
+    "  FROM generate_series(date_trunc($6::text, r.from_d::timestamp), r.to_d::timestamp,"
+    "   ('1 ' || $6::text)::interval) AS g(b)"
+    "  LEFT JOIN s ON s.b_start = g.b::date), '[]'::json))::text"
+    " FROM r");
+
+/* $1..$4 range as above, $5 actif (NULL: any), $6 code after which to start, $7 limit. */
+static struct db_stmt q_compare = DB_STMT(
+    "SELECT c.code, json_build_object('centre', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"
+    " 'actif', c.actif, 'time_zone', c.time_zone, 'from', d.from_d, 'to', d.to_d, "
+    KPI_FIGURES ")::text"
+    " FROM centre_usinage c"
+    " CROSS JOIN LATERAL (SELECT COALESCE($3::date,"
+    "  ($4::timestamptz AT TIME ZONE c.time_zone)::date,"
+    "  (now() AT TIME ZONE c.time_zone)::date) AS to_d) t"
+    " CROSS JOIN LATERAL (SELECT t.to_d, COALESCE($1::date,"
+    "  ($2::timestamptz AT TIME ZONE c.time_zone)::date, t.to_d - 29) AS from_d) d"
+    " CROSS JOIN LATERAL (SELECT " KPI_AGGREGATES " FROM session_production sp"
+    "  WHERE sp.centre_usinage_id = c.id AND sp.date_production BETWEEN d.from_d AND d.to_d) s"
+    " WHERE ($5::boolean IS NULL OR c.actif = $5) AND c.code > $6::text"
+    " ORDER BY c.code LIMIT $7::bigint");
+
+static const char *const buckets[] = {"day", "week", "month", NULL};
+
+/* The range, its span checked against KPI_MAX_SPAN_DAYS (with a day of slack for
+ * instants, whose local date is not known here). */
+static bool kpi_range(struct request *req, struct query_time *from, struct query_time *to) {
+    if (!query_range(req, "from", "to", true, from, to)) return false;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    struct query_date today = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+    struct query_date t = to->kind != QUERY_TIME_ABSENT ? to->date : date_add_days(&today, 1);
+    struct query_date f = from->kind != QUERY_TIME_ABSENT ? from->date : date_add_days(&t, -29);
+    long span = date_days(&t) - date_days(&f);
+    long slack = (from->kind == QUERY_TIME_INSTANT) + (to->kind == QUERY_TIME_INSTANT) +
+                 (to->kind == QUERY_TIME_ABSENT);
+    if (span > KPI_MAX_SPAN_DAYS + slack) {
+        query_bad(req, "from", "from and to may be at most %d days apart", KPI_MAX_SPAN_DAYS);
+        return false;
+    }
+    return true;
+}
+
+static const char *date_param(const struct query_time *t) {
+    return t->kind == QUERY_TIME_DATE ? t->text : NULL;
+}
+
+static const char *instant_param(const struct query_time *t) {
+    return t->kind == QUERY_TIME_INSTANT ? t->text : NULL;
+}
+
+void api_centre_kpis(struct request *req) {
+    static const char *const allowed[] = {"from", "to", "bucket", NULL};
+    char code[CENTRE_CODE_MAX + 1];
+    if (!centre_code_normalize(request_param(req, "code"), code)) {
+        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"",
+                      request_param(req, "code"));
+        return;
+    }
+    struct query_time from, to;
+    int bucket;
+    if (!query_check_names(req, allowed, NULL) || !query_choice(req, "bucket", buckets, &bucket) ||
+        !kpi_range(req, &from, &to))
+        return;
+    const char *v[] = {code,
+                       date_param(&from),
+                       instant_param(&from),
+                       date_param(&to),
+                       instant_param(&to),
+                       buckets[bucket < 0 ? 0 : bucket]};
+    PGresult *r = db_exec(req->db, &q_centre_kpis, 6, v);
+    if (!r) {
+        reply_db_error(req, "centre KPIs");
+        return;
+    }
+    if (PQntuples(r) == 0)
+        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
+    else
+        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0),
+                    (size_t)PQgetlength(r, 0, 0), false);
+    PQclear(r);
+}
+
+void api_kpis_compare(struct request *req) {
+    static const char *const allowed[] = {"from", "to", "actif", "limit", "cursor", "sort",
+                                          NULL};
+    static const struct page_sort sorts[] = {{"centre", 1, {PAGE_KEY_TEXT}}};
+    struct query_time from, to;
+    int actif;
+    struct page pg;
+    if (!query_check_names(req, allowed, NULL) || !kpi_range(req, &from, &to) ||
+        !query_bool(req, "actif", &actif) || !page_parse(req, sorts, 1, &pg))
+        return;
+    const char *v[] = {date_param(&from),
+                       instant_param(&from),
+                       date_param(&to),
+                       instant_param(&to),
+                       actif < 0 ? NULL : actif ? "true" : "false",
+                       page_key(&pg, 0, ""),
+                       pg.fetch};
+    PGresult *r = db_exec(req->db, &q_compare, 7, v);
+    if (!r) {
+        reply_db_error(req, "compare KPIs");
+    } else {
+        page_reply_result(req, &pg, r, 1, (const int[]){0});
+        PQclear(r);
+    }
+    page_cleanup(&pg);
+}

@@ -1,0 +1,264 @@
+/* pagination: limit/sort/cursor parsing, cursor encoding and the list reply; see
+ * pagination.h. A cursor is base64url (no padding) of the JSON array
+ * ["<sort name>", "<key 1>", ...]: opaque to clients, checked key by key when read. */
+#include "api/pagination.h"
+
+#include "api/query_params.h"
+#include "core/text.h"
+#include "http/reply.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CURSOR_MAX_CHARS 4096
+#define KEY_MAX_BYTES 1000
+
+static bool parse_limit(const char *v, long *out) {
+    if (!v || !*v || strlen(v) > 7) return false;
+    long n = 0;
+    for (const char *c = v; *c; c++) {
+        if (*c < '0' || *c > '9') return false;
+        n = n * 10 + (*c - '0');
+    }
+    if (n < 1 || n > PAGE_LIMIT_MAX) return false;
+    *out = n;
+    return true;
+}
+
+static bool key_valid(enum page_key_type type, const char *k) {
+    size_t n = strlen(k);
+    switch (type) {
+    case PAGE_KEY_TEXT:
+        return n <= KEY_MAX_BYTES && text_utf8_valid(k, n);
+    case PAGE_KEY_INT: {
+        if (n == 0 || n > 20) return false;
+        errno = 0;
+        char *end = NULL;
+        long long v = strtoll(k, &end, 10);
+        (void)v;
+        return errno == 0 && end && *end == '\0' && (k[0] == '-' || (k[0] >= '0' && k[0] <= '9'));
+    }
+    case PAGE_KEY_DATE: {
+        struct query_date d;
+        return parse_date(k, &d);
+    }
+    }
+    return false;
+}
+
+bool page_cursor_decode(const struct page_sort *sort, const char *cursor,
+                        char *keys[PAGE_MAX_KEYS], char *why, size_t whylen) {
+    for (size_t i = 0; i < PAGE_MAX_KEYS; i++) keys[i] = NULL;
+    size_t n = strlen(cursor);
+    if (n == 0 || n > CURSOR_MAX_CHARS) {
+        snprintf(why, whylen, "cursor is empty or too long");
+        return false;
+    }
+    unsigned char *bin = malloc(n);
+    size_t binlen = 0;
+    if (!bin || sodium_base642bin(bin, n, cursor, n, NULL, &binlen, NULL,
+                                  sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+        free(bin);
+        snprintf(why, whylen, "cursor is not base64url");
+        return false;
+    }
+    json_error_t err;
+    json_t *arr = json_loadb((const char *)bin, binlen, 0, &err);
+    free(bin);
+    bool ok = json_is_array(arr) && json_array_size(arr) == sort->nkeys + 1;
+    const char *name = ok ? json_string_value(json_array_get(arr, 0)) : NULL;
+    if (!ok || !name) {
+        snprintf(why, whylen, "cursor is not one this API made");
+    } else if (strcmp(name, sort->name) != 0) {
+        ok = false;
+        snprintf(why, whylen, "cursor was made for sort=%s, not sort=%s", name, sort->name);
+    }
+    for (size_t i = 0; ok && i < sort->nkeys; i++) {
+        json_t *k = json_array_get(arr, i + 1);
+        const char *s = json_string_value(k);
+        if (!s || strlen(s) != json_string_length(k) || !key_valid(sort->keys[i], s)) {
+            ok = false;
+            snprintf(why, whylen, "cursor is not one this API made");
+            break;
+        }
+        keys[i] = strdup(s);
+        if (!keys[i]) ok = false;
+    }
+    json_decref(arr);
+    if (!ok)
+        for (size_t i = 0; i < PAGE_MAX_KEYS; i++) {
+            free(keys[i]);
+            keys[i] = NULL;
+        }
+    return ok;
+}
+
+char *page_cursor_encode(const struct page_sort *sort, const char *const *keys) {
+    json_t *arr = json_array();
+    json_array_append_new(arr, json_string(sort->name));
+    for (size_t i = 0; i < sort->nkeys; i++)
+        json_array_append_new(arr, text_json_string_lossy(keys[i] ? keys[i] : ""));
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (!text) return NULL;
+    size_t len = strlen(text);
+    size_t outlen = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    char *out = malloc(outlen);
+    if (out)
+        sodium_bin2base64(out, outlen, (const unsigned char *)text, len,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    free(text);
+    return out;
+}
+
+bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsorts,
+                struct page *p) {
+    memset(p, 0, sizeof *p);
+    p->limit = PAGE_LIMIT_DEFAULT;
+    p->sort = &sorts[0];
+    const char *v = request_query(req, "limit", NULL);
+    if (v && !parse_limit(v, &p->limit)) {
+        query_bad(req, "limit", "limit must be an integer from 1 to %d", PAGE_LIMIT_MAX);
+        return false;
+    }
+    v = request_query(req, "sort", NULL);
+    if (v) {
+        size_t i = 0;
+        while (i < nsorts && strcmp(v, sorts[i].name) != 0) i++;
+        if (i == nsorts) {
+            struct textbuf known = {0};
+            for (size_t k = 0; k < nsorts; k++)
+                textbuf_printf(&known, "%s%s", k ? ", " : "", sorts[k].name);
+            query_bad(req, "sort", "sort must be one of: %s", known.data ? known.data : "");
+            free(known.data);
+            return false;
+        }
+        p->sort = &sorts[i];
+        p->sort_index = i;
+    }
+    v = request_query(req, "cursor", NULL);
+    if (v) {
+        char why[160];
+        if (!page_cursor_decode(p->sort, v, p->after, why, sizeof why)) {
+            query_bad(req, "cursor", "invalid cursor: %s", why);
+            return false;
+        }
+        p->has_cursor = true;
+    }
+    snprintf(p->fetch, sizeof p->fetch, "%ld", p->limit + 1);
+    return true;
+}
+
+void page_cleanup(struct page *p) {
+    for (size_t i = 0; i < PAGE_MAX_KEYS; i++) {
+        free(p->after[i]);
+        p->after[i] = NULL;
+    }
+}
+
+const char *page_key(const struct page *p, size_t i, const char *first_page) {
+    return p->has_cursor && i < PAGE_MAX_KEYS && p->after[i] ? p->after[i] : first_page;
+}
+
+/* Percent-encodes everything but RFC 3986's unreserved characters. */
+static void url_encode(struct textbuf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+            *c == '-' || *c == '_' || *c == '.' || *c == '~')
+            textbuf_printf(b, "%c", *c);
+        else
+            textbuf_printf(b, "%%%c%c", hex[*c >> 4], hex[*c & 15]);
+    }
+}
+
+/* Link: <path?same parameters&cursor=...>; rel="next" */
+static void set_link(struct request *req, const char *cursor) {
+    struct textbuf b = {0};
+    textbuf_printf(&b, "<");
+    for (const char *c = req->path; *c; c++) {
+        /* The path was decoded by libmicrohttpd: encode what cannot stand in a URL. */
+        unsigned char u = (unsigned char)*c;
+        if (u <= 0x20 || u >= 0x7f || u == '<' || u == '>' || u == '"' || u == '%' ||
+            u == '?' || u == '#')
+            textbuf_printf(&b, "%%%02X", u);
+        else
+            textbuf_printf(&b, "%c", u);
+    }
+    char sep = '?';
+    for (size_t i = 0; i < req->nquery; i++) {
+        if (strcmp(req->query[i].key, "cursor") == 0) continue;
+        textbuf_printf(&b, "%c", sep);
+        url_encode(&b, req->query[i].key);
+        textbuf_printf(&b, "=");
+        url_encode(&b, req->query[i].value);
+        sep = '&';
+    }
+    textbuf_printf(&b, "%ccursor=%s>; rel=\"next\"", sep, cursor);
+    if (b.data) reply_header(req, "Link", b.data);
+    free(b.data);
+}
+
+void page_reply_text(struct request *req, const struct page *p, const char *items_json,
+                     size_t items_len, const char *const *next_keys) {
+    char *cursor = next_keys ? page_cursor_encode(p->sort, next_keys) : NULL;
+    if (next_keys && !cursor) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    struct textbuf b = {0};
+    textbuf_printf(&b, "{\"items\":%.*s,\"next_cursor\":", (int)items_len, items_json);
+    if (cursor)
+        textbuf_printf(&b, "\"%s\"}", cursor);
+    else
+        textbuf_printf(&b, "null}");
+    if (!b.data) {
+        free(cursor);
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    if (cursor) set_link(req, cursor);
+    reply_bytes(req, 200, "application/json", b.data, b.len, false);
+    free(b.data);
+    free(cursor);
+}
+
+void page_reply_result(struct request *req, const struct page *p, const PGresult *r,
+                       int json_col, const int *key_cols) {
+    int rows = PQntuples(r);
+    int shown = rows > p->limit ? (int)p->limit : rows;
+    struct textbuf items = {0};
+    textbuf_printf(&items, "[");
+    for (int i = 0; i < shown; i++) {
+        textbuf_printf(&items, "%s", i ? "," : "");
+        const char *json = PQgetvalue(r, i, json_col);
+        size_t len = (size_t)PQgetlength(r, i, json_col);
+        textbuf_printf(&items, "%.*s", (int)len, json);
+    }
+    textbuf_printf(&items, "]");
+    const char *keys[PAGE_MAX_KEYS] = {0};
+    bool more = rows > p->limit;
+    for (size_t k = 0; more && k < p->sort->nkeys; k++)
+        keys[k] = PQgetvalue(r, shown - 1, key_cols[k]);
+    if (!items.data) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    page_reply_text(req, p, items.data, items.len, more ? keys : NULL);
+    free(items.data);
+}
+
+void page_reply(struct request *req, const struct page *p, json_t *items,
+                const char *const *next_keys) {
+    char *text = json_dumps(items, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(items);
+    if (!text) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    page_reply_text(req, p, text, strlen(text), next_keys);
+    free(text);
+}

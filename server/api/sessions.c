@@ -1,0 +1,271 @@
+/* sessions: GET /sessions/ (paginated; filters centre, from, to), GET /sessions/{id}
+ * (figures, job profiles, waits, stops) and GET /sessions/{id}/pieces (paginated), with
+ * their SQL. JSON is built by PostgreSQL; PGresults are cleared before returning.
+ *
+ * from/to bound the production day: a date (YYYY-MM-DD) compares with date_production;
+ * an RFC 3339 instant keeps the sessions whose day, in the centre's time zone, ends
+ * after `from` / starts at or before `to`. The statements always take both forms, with
+ * bounds that let every row through for what is absent, so the date range and the
+ * keyset condition stay usable by the indexes. */
+#include "api/centres.h"
+#include "api/handlers.h"
+#include "api/pagination.h"
+#include "api/query_params.h"
+#include "db/db.h"
+#include "http/reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Figures of session sp of centre c. */
+#define SESSION_FIELDS                                                                        \
+    "'id', sp.id, 'centre', c.code, 'date_production', sp.date_production,"                  \
+    " 'heure_premiere_piece', sluice_rfc3339(sp.heure_premiere_piece),"                      \
+    " 'heure_derniere_piece', sluice_rfc3339(sp.heure_derniere_piece),"                      \
+    " 'heure_premier_machine_start', sluice_rfc3339(sp.heure_premier_machine_start),"        \
+    " 'heure_dernier_machine_stop', sluice_rfc3339(sp.heure_dernier_machine_stop),"          \
+    " 'total_pieces', sp.total_pieces,"                                                      \
+    " 'duree_production_totale', round(sp.duree_production_totale::numeric, 4),"             \
+    " 'temps_attente', round(sp.temps_attente::numeric, 4),"                                 \
+    " 'temps_arret_volontaire', round(sp.temps_arret_volontaire::numeric, 4),"               \
+    " 'temps_production_effectif', round(sp.temps_production_effectif::numeric, 4),"         \
+    " 'taux_occupation', round(sp.taux_occupation::numeric, 2),"                             \
+    " 'taux_attente', round(sp.taux_attente::numeric, 2),"                                   \
+    " 'taux_arret_volontaire', round(sp.taux_arret_volontaire::numeric, 2),"                 \
+    " 'fichier_log_source', sp.fichier_log_source"
+
+/* Day range: $a/$b dates, $c/$d instants (see the file comment). */
+#define SESSION_RANGE(a, b, c_, d)                                                            \
+    " sp.date_production >= " a "::date AND sp.date_production <= " b "::date"               \
+    " AND ((sp.date_production + 1)::timestamp AT TIME ZONE c.time_zone) > " c_              \
+    "::timestamptz"                                                                          \
+    " AND (sp.date_production::timestamp AT TIME ZONE c.time_zone) <= " d "::timestamptz"
+
+#define SESSION_FROM                                                                          \
+    " FROM session_production sp JOIN centre_usinage c ON c.id = sp.centre_usinage_id"
+
+/* All centres: $1..$4 range, $5/$6 keyset (date_production, id), $7 limit. */
+static struct db_stmt q_list_desc = DB_STMT(
+    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
+    SESSION_FROM " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
+    " AND (sp.date_production, sp.id) < ($5::date, $6::bigint)"
+    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $7::bigint");
+static struct db_stmt q_list_asc = DB_STMT(
+    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
+    SESSION_FROM " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
+    " AND (sp.date_production, sp.id) > ($5::date, $6::bigint)"
+    " ORDER BY sp.date_production, sp.id LIMIT $7::bigint");
+/* One centre: $1 code, then as above shifted by one. */
+static struct db_stmt q_centre_desc = DB_STMT(
+    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
+    SESSION_FROM " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
+    " AND (sp.date_production, sp.id) < ($6::date, $7::bigint)"
+    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $8::bigint");
+static struct db_stmt q_centre_asc = DB_STMT(
+    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
+    SESSION_FROM " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
+    " AND (sp.date_production, sp.id) > ($6::date, $7::bigint)"
+    " ORDER BY sp.date_production, sp.id LIMIT $8::bigint");
+
+static struct db_stmt q_centre_exists =
+    DB_STMT("SELECT 1 FROM centre_usinage WHERE code = $1");
+
+static struct db_stmt q_get = DB_STMT(
+    "SELECT json_build_object(" SESSION_FIELDS ","
+    " 'nombre_job_profils', (SELECT count(*) FROM job_profil j WHERE j.session_id = sp.id),"
+    " 'nombre_attentes', (SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id),"
+    " 'nombre_arrets', (SELECT count(*) FROM periode_arret s WHERE s.session_id = sp.id),"
+    " 'job_profils', COALESCE((SELECT json_agg(json_build_object('id', j.id,"
+    "   'reference', j.reference, 'longueur', j.longueur, 'couleur', j.couleur,"
+    "   'timestamp_debut', sluice_rfc3339(j.timestamp_debut))"
+    "   ORDER BY j.timestamp_debut, j.id) FROM job_profil j WHERE j.session_id = sp.id),"
+    "   '[]'::json),"
+    " 'periodes_attente', COALESCE((SELECT json_agg(json_build_object('id', a.id,"
+    "   'timestamp_debut', sluice_rfc3339(a.timestamp_debut),"
+    "   'timestamp_fin', sluice_rfc3339(a.timestamp_fin), 'duree_secondes', a.duree_secondes)"
+    "   ORDER BY a.timestamp_debut, a.id) FROM periode_attente a WHERE a.session_id = sp.id),"
+    "   '[]'::json),"
+    " 'periodes_arret', COALESCE((SELECT json_agg(json_build_object('id', s.id,"
+    "   'timestamp_debut', sluice_rfc3339(s.timestamp_debut),"
+    "   'timestamp_fin', sluice_rfc3339(s.timestamp_fin), 'duree_secondes', s.duree_secondes)"
+    "   ORDER BY s.timestamp_debut, s.id) FROM periode_arret s WHERE s.session_id = sp.id),"
+    "   '[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
+
+#define PIECE_JSON                                                                            \
+    "json_build_object('id', p.id, 'numero_piece', p.numero_piece,"                          \
+    " 'timestamp_production', sluice_rfc3339(p.timestamp_production),"                       \
+    " 'details', p.details)::text"
+
+/* $1 session, $2 numero_piece after which to start, $3 limit. */
+static struct db_stmt q_pieces_asc = DB_STMT(
+    "SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+    " WHERE p.session_id = $1::bigint AND p.numero_piece > $2::integer"
+    " ORDER BY p.numero_piece LIMIT $3::bigint");
+static struct db_stmt q_pieces_desc = DB_STMT(
+    "SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+    " WHERE p.session_id = $1::bigint AND p.numero_piece < $2::integer"
+    " ORDER BY p.numero_piece DESC LIMIT $3::bigint");
+
+static struct db_stmt q_session_exists = DB_STMT("SELECT 1 FROM session_production WHERE id = $1");
+
+/* The bounds of the four range parameters: dates first, then instants. */
+struct day_range {
+    char from_date[16], to_date[16], from_at[48], to_at[48];
+};
+
+static void range_bounds(const struct query_time *from, const struct query_time *to,
+                         struct day_range *out) {
+    snprintf(out->from_date, sizeof out->from_date, "-infinity");
+    snprintf(out->to_date, sizeof out->to_date, "infinity");
+    snprintf(out->from_at, sizeof out->from_at, "-infinity");
+    snprintf(out->to_at, sizeof out->to_at, "infinity");
+    if (from->kind == QUERY_TIME_DATE) {
+        snprintf(out->from_date, sizeof out->from_date, "%s", from->text);
+    } else if (from->kind == QUERY_TIME_INSTANT) {
+        /* Any zone's local date is within a day of the UTC date. */
+        struct query_date d = date_add_days(&from->date, -1);
+        date_format(&d, out->from_date);
+        snprintf(out->from_at, sizeof out->from_at, "%s", from->text);
+    }
+    if (to->kind == QUERY_TIME_DATE) {
+        snprintf(out->to_date, sizeof out->to_date, "%s", to->text);
+    } else if (to->kind == QUERY_TIME_INSTANT) {
+        struct query_date d = date_add_days(&to->date, 1);
+        date_format(&d, out->to_date);
+        snprintf(out->to_at, sizeof out->to_at, "%s", to->text);
+    }
+}
+
+void api_sessions_list(struct request *req) {
+    static const char *const allowed[] = {"limit", "cursor", "sort", "centre", "from", "to",
+                                          NULL};
+    static const struct page_sort sorts[] = {{"-date", 2, {PAGE_KEY_DATE, PAGE_KEY_INT}},
+                                             {"date", 2, {PAGE_KEY_DATE, PAGE_KEY_INT}}};
+    struct query_time from, to;
+    const char *centre_raw;
+    struct page pg;
+    if (!query_check_names(req, allowed, NULL) || !query_text(req, "centre", 64, &centre_raw) ||
+        !query_range(req, "from", "to", true, &from, &to) || !page_parse(req, sorts, 2, &pg))
+        return;
+    char centre[CENTRE_CODE_MAX + 1];
+    if (centre_raw && !centre_code_normalize(centre_raw, centre)) {
+        query_bad(req, "centre", "no centre with code \"%s\"", centre_raw);
+        page_cleanup(&pg);
+        return;
+    }
+    struct day_range b;
+    range_bounds(&from, &to, &b);
+    bool desc = pg.sort_index == 0;
+    const char *key_date = page_key(&pg, 0, desc ? "infinity" : "-infinity");
+    const char *key_id = page_key(&pg, 1, "0");
+    PGresult *r;
+    if (centre_raw) {
+        const char *v[] = {centre, b.from_date, b.to_date, b.from_at, b.to_at,
+                           key_date, key_id, pg.fetch};
+        r = db_exec(req->db, desc ? &q_centre_desc : &q_centre_asc, 8, v);
+    } else {
+        const char *v[] = {b.from_date, b.to_date, b.from_at, b.to_at, key_date, key_id,
+                           pg.fetch};
+        r = db_exec(req->db, desc ? &q_list_desc : &q_list_asc, 7, v);
+    }
+    if (!r) {
+        reply_db_error(req, "list sessions");
+        page_cleanup(&pg);
+        return;
+    }
+    if (PQntuples(r) == 0 && centre_raw) {
+        /* No rows: say so plainly when the centre itself is unknown. */
+        const char *v[] = {centre};
+        PGresult *e = db_exec(req->db, &q_centre_exists, 1, v);
+        bool exists = e && PQntuples(e) == 1;
+        if (e) PQclear(e);
+        if (!e) {
+            reply_db_error(req, "list sessions");
+            goto out;
+        }
+        if (!exists) {
+            query_bad(req, "centre", "no centre with code \"%s\"", centre);
+            goto out;
+        }
+    }
+    page_reply_result(req, &pg, r, 2, (const int[]){0, 1});
+out:
+    PQclear(r);
+    page_cleanup(&pg);
+}
+
+/* The {id} path parameter; false after a 400. */
+static bool session_id(struct request *req, char out[24]) {
+    const char *s = request_param(req, "id");
+    size_t n = s ? strlen(s) : 0;
+    bool ok = n >= 1 && n <= 18;
+    for (size_t i = 0; ok && i < n; i++) ok = s[i] >= '0' && s[i] <= '9';
+    if (!ok || strtoll(s, NULL, 10) < 1) {
+        query_bad(req, "id", "the session id must be a positive integer");
+        return false;
+    }
+    snprintf(out, 24, "%lld", strtoll(s, NULL, 10));
+    return true;
+}
+
+void api_session_get(struct request *req) {
+    char id[24];
+    if (!session_id(req, id)) return;
+    static const char *const allowed[] = {NULL};
+    if (!query_check_names(req, allowed, NULL)) return;
+    const char *v[] = {id};
+    PGresult *r = db_exec(req->db, &q_get, 1, v);
+    if (!r) {
+        reply_db_error(req, "get session");
+        return;
+    }
+    if (PQntuples(r) == 0)
+        reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
+    else
+        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0),
+                    (size_t)PQgetlength(r, 0, 0), false);
+    PQclear(r);
+}
+
+void api_session_pieces(struct request *req) {
+    static const char *const allowed[] = {"limit", "cursor", "sort", NULL};
+    static const struct page_sort sorts[] = {{"numero", 1, {PAGE_KEY_INT}},
+                                             {"-numero", 1, {PAGE_KEY_INT}}};
+    char id[24];
+    struct page pg;
+    if (!session_id(req, id) || !query_check_names(req, allowed, NULL) ||
+        !page_parse(req, sorts, 2, &pg))
+        return;
+    bool asc = pg.sort_index == 0;
+    const char *key = page_key(&pg, 0, asc ? "0" : "2147483647");
+    /* A forged cursor may hold any 64-bit integer: clamp it to the column's range. */
+    char clamped[16];
+    long long k = strtoll(key, NULL, 10);
+    snprintf(clamped, sizeof clamped, "%lld", k < -1 ? -1 : k > 2147483647 ? 2147483647 : k);
+    const char *v[] = {id, clamped, pg.fetch};
+    PGresult *r = db_exec(req->db, asc ? &q_pieces_asc : &q_pieces_desc, 3, v);
+    if (!r) {
+        reply_db_error(req, "list pieces");
+        page_cleanup(&pg);
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        const char *w[] = {id};
+        PGresult *e = db_exec(req->db, &q_session_exists, 1, w);
+        bool exists = e && PQntuples(e) == 1;
+        if (e) PQclear(e);
+        if (!e) {
+            reply_db_error(req, "list pieces");
+            goto out;
+        }
+        if (!exists) {
+            reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
+            goto out;
+        }
+    }
+    page_reply_result(req, &pg, r, 1, (const int[]){0});
+out:
+    PQclear(r);
+    page_cleanup(&pg);
+}
