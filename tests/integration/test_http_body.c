@@ -2,9 +2,8 @@
  * route whose body checks run before authorization): 413 from Content-Length alone
  * (answered before any body byte is sent), 413 for a chunked body past MAX_BODY_BYTES
  * (without buffering it: the server's memory stays flat), 415 for a wrong or missing
- * Content-Type, 400 naming line and column for malformed JSON. Exits 77 (skipped, with
- * a message) while POST /users/ does not exist. The group owns the database and the
- * server; each test closes its sockets. */
+ * Content-Type, 400 naming line and column for malformed JSON. The group owns the
+ * database and the server; each test closes its sockets. */
 #include "harness.h"
 
 #include <stdarg.h>
@@ -199,27 +198,6 @@ static void well_formed_reaches_authorization(void **state) {
 }
 
 int main(void) {
-    /* Skip (77) while POST /users/ does not exist: probe it on a throwaway server. */
-    struct test_db probe_db;
-    if (testdb_create(&probe_db) != 0) return 1;
-    struct sluice_proc *probe = sluice_start(probe_db.url, NULL);
-    if (!probe) {
-        testdb_drop(&probe_db);
-        return 1;
-    }
-    struct http_response r;
-    static const char *const hdr[] = {"Content-Type: application/json", NULL};
-    int got = http_do(probe, "POST", "/users/", hdr, "{}", 2, &r);
-    long status = r.status;
-    http_response_cleanup(&r);
-    sluice_stop(probe, SIGTERM);
-    testdb_drop(&probe_db);
-    if (got != 0) return 1;
-    if (status == 404 || status == 405) {
-        fprintf(stderr, "SKIPPED: POST /users/ answers %ld: the body tests need that route\n",
-                status);
-        return 77;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(too_large_by_content_length),
         cmocka_unit_test(too_large_chunked),

@@ -196,6 +196,15 @@ static void method_not_allowed_problem(void **state) {
     assert_nosniff(&r);
     http_response_cleanup(&r);
 
+    /* A resource with several methods lists them all. */
+    assert_int_equal(http_do(proc, "POST", "/users/42", NULL, "{}", 2, &r), 0);
+    assert_problem(&r, 405, "method-not-allowed");
+    allow = http_header(&r, "Allow");
+    assert_non_null(allow);
+    assert_true(contains(allow, "GET") && contains(allow, "PATCH") && contains(allow, "DELETE"));
+    assert_false(contains(allow, "POST"));
+    http_response_cleanup(&r);
+
     /* With a trailing slash too. */
     assert_int_equal(http_do(proc, "PUT", "/readyz/", NULL, "{}", 2, &r), 0);
     assert_problem(&r, 405, "method-not-allowed");
@@ -335,6 +344,22 @@ static void access_log_line(void **state) {
     free(line);
 }
 
+/* The harness's login helper against the real /token (other tests build on it). */
+static void login_helper(void **state) {
+    (void)state;
+    char *token = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
+    assert_non_null(token);
+    char auth[2048];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    const char *const hdr[] = {auth, NULL};
+    struct http_response r;
+    assert_int_equal(http_do(proc, "GET", "/users/me", hdr, NULL, 0, &r), 0);
+    if (r.status != 200) fail_msg("GET /users/me with the admin token: %ld %s", r.status, r.body);
+    http_response_cleanup(&r);
+    free(token);
+    assert_null(test_login(proc, TEST_ADMIN_USER, "wrong-password-123"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(healthz_ok),
@@ -351,6 +376,7 @@ int main(void) {
         cmocka_unit_test(request_id_kept),
         cmocka_unit_test(request_id_invalid_replaced),
         cmocka_unit_test(access_log_line),
+        cmocka_unit_test(login_helper),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
