@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"migrate", cmd_migrate, "apply pending database migrations (--status: list them)"},
     {"config", cmd_config, "show configuration keys (--help) or print .env.example (example)"},
     {"user", cmd_user, "manage users: create, passwd, list"},
+    {"seed", cmd_seed, "load the demo data set (seed demo)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -95,8 +95,7 @@ static bool check_one(const struct field_spec *f, json_t *v, const char *field,
         return true;
     }
     switch (f->type) {
-    case FIELD_TEXT:
-        return check_text(f, v, field, out, errs);
+    case FIELD_TEXT: return check_text(f, v, field, out, errs);
     case FIELD_BOOL:
         if (json_is_boolean(v)) {
             out->boolean = json_is_true(v);
@@ -161,8 +160,8 @@ void body_fields_reply(struct request *req, struct field_errors *errs) {
     json_t *extra = json_pack("{s:s}", "field", errs->first_field);
     if (errs->list) json_object_set(extra, "errors", errs->list);
     if (errs->count > 1)
-        reply_problem_with(req, PROBLEM_VALIDATION, extra, "%s (and %zu more)",
-                           errs->first_detail, errs->count - 1);
+        reply_problem_with(req, PROBLEM_VALIDATION, extra, "%s (and %zu more)", errs->first_detail,
+                           errs->count - 1);
     else
         reply_problem_with(req, PROBLEM_VALIDATION, extra, "%s", errs->first_detail);
     body_fields_errors_cleanup(errs);

@@ -23,13 +23,13 @@ struct field_spec {
     const char *name;
     enum field_type type;
     bool required;
-    bool nullable;               /* null is accepted (and reported as is_null) */
-    size_t min_len, max_len;     /* FIELD_TEXT, in characters (code points) */
-    const char *const *choices;  /* FIELD_TEXT: allowed values (case-insensitive; the
-                                    canonical spelling is returned), NULL-terminated */
-    bool int_bool;               /* FIELD_BOOL: also accept the integers 0 and 1 */
+    bool nullable;                    /* null is accepted (and reported as is_null) */
+    size_t min_len, max_len;          /* FIELD_TEXT, in characters (code points) */
+    const char *const *choices;       /* FIELD_TEXT: allowed values (case-insensitive; the
+                                         canonical spelling is returned), NULL-terminated */
+    bool int_bool;                    /* FIELD_BOOL: also accept the integers 0 and 1 */
     bool (*check)(const char *value); /* FIELD_TEXT: extra rule, e.g. a character set */
-    const char *rule;            /* what check (or the type) demands, for the message */
+    const char *rule;                 /* what check (or the type) demands, for the message */
 };
 
 struct field_value {

@@ -15,22 +15,22 @@
 #include <string.h>
 
 /* The JSON of centre row c. */
-#define CENTRE_JSON                                                                          \
-    "json_build_object('id', c.id, 'code', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"     \
-    " 'description', c.description, 'actif', c.actif, 'log_folder', c.log_folder,"          \
-    " 'time_zone', c.time_zone, 'created_at', sluice_rfc3339(c.created_at),"               \
+#define CENTRE_JSON                                                                                \
+    "json_build_object('id', c.id, 'code', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"            \
+    " 'description', c.description, 'actif', c.actif, 'log_folder', c.log_folder,"                 \
+    " 'time_zone', c.time_zone, 'created_at', sluice_rfc3339(c.created_at),"                       \
     " 'updated_at', sluice_rfc3339(c.updated_at))::text"
 
 /* $1 actif (NULL: any), $2 type_cu (NULL: any), $3 code after which to start, $4 limit.
  * Codes are [A-Z0-9_-] in the C collation, so '' and '~' bound them all. */
-static struct db_stmt q_list_asc = DB_STMT(
-    "SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
-    " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
-    " AND c.code > $3::text ORDER BY c.code LIMIT $4::bigint");
-static struct db_stmt q_list_desc = DB_STMT(
-    "SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
-    " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
-    " AND c.code < $3::text ORDER BY c.code DESC LIMIT $4::bigint");
+static struct db_stmt q_list_asc =
+    DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
+            " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
+            " AND c.code > $3::text ORDER BY c.code LIMIT $4::bigint");
+static struct db_stmt q_list_desc =
+    DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
+            " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
+            " AND c.code < $3::text ORDER BY c.code DESC LIMIT $4::bigint");
 
 static struct db_stmt q_get =
     DB_STMT("SELECT " CENTRE_JSON " FROM centre_usinage c WHERE c.code = $1");
@@ -38,27 +38,27 @@ static struct db_stmt q_get =
 static struct db_stmt q_is_time_zone = DB_STMT("SELECT sluice_is_time_zone($1)");
 
 /* A duplicate code or log folder inserts nothing (then the handler says which). */
-static struct db_stmt q_insert = DB_STMT(
-    "INSERT INTO centre_usinage AS c"
-    " (code, nom, type_cu, description, actif, log_folder, time_zone)"
-    " VALUES ($1, $2, $3, $4, COALESCE($5::boolean, true),"
-    " COALESCE($6, $1 || ' (' || $3 || ')'), COALESCE($7, 'Europe/Paris'))"
-    " ON CONFLICT DO NOTHING RETURNING " CENTRE_JSON);
+static struct db_stmt q_insert =
+    DB_STMT("INSERT INTO centre_usinage AS c"
+            " (code, nom, type_cu, description, actif, log_folder, time_zone)"
+            " VALUES ($1, $2, $3, $4, COALESCE($5::boolean, true),"
+            " COALESCE($6, $1 || ' (' || $3 || ')'), COALESCE($7, 'Europe/Paris'))"
+            " ON CONFLICT DO NOTHING RETURNING " CENTRE_JSON);
 
-static struct db_stmt q_which_conflict = DB_STMT(
-    "SELECT c.code = $1 FROM centre_usinage c"
-    " WHERE c.code = $1 OR c.log_folder = COALESCE($2, $1 || ' (' || $3 || ')')"
-    " ORDER BY c.code = $1 DESC LIMIT 1");
+static struct db_stmt q_which_conflict =
+    DB_STMT("SELECT c.code = $1 FROM centre_usinage c"
+            " WHERE c.code = $1 OR c.log_folder = COALESCE($2, $1 || ' (' || $3 || ')')"
+            " ORDER BY c.code = $1 DESC LIMIT 1");
 
 /* $1 code; NULL leaves a column as it is, except description ($4 says whether to set it
  * to $5, which may be NULL). */
-static struct db_stmt q_patch = DB_STMT(
-    "UPDATE centre_usinage AS c SET nom = COALESCE($2, c.nom),"
-    " type_cu = COALESCE($3, c.type_cu),"
-    " description = CASE WHEN $4::boolean THEN $5 ELSE c.description END,"
-    " actif = COALESCE($6::boolean, c.actif), log_folder = COALESCE($7, c.log_folder),"
-    " time_zone = COALESCE($8, c.time_zone)"
-    " WHERE c.code = $1 RETURNING " CENTRE_JSON);
+static struct db_stmt q_patch =
+    DB_STMT("UPDATE centre_usinage AS c SET nom = COALESCE($2, c.nom),"
+            " type_cu = COALESCE($3, c.type_cu),"
+            " description = CASE WHEN $4::boolean THEN $5 ELSE c.description END,"
+            " actif = COALESCE($6::boolean, c.actif), log_folder = COALESCE($7, c.log_folder),"
+            " time_zone = COALESCE($8, c.time_zone)"
+            " WHERE c.code = $1 RETURNING " CENTRE_JSON);
 
 static const char *const types[] = {"PVC", "ALU", "HYBRIDE", NULL};
 
@@ -67,8 +67,8 @@ bool centre_code_normalize(const char *in, char out[CENTRE_CODE_MAX + 1]) {
     if (n == 0 || n > CENTRE_CODE_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char c = (char)toupper((unsigned char)in[i]);
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  (i > 0 && (c == '_' || c == '-'));
+        bool ok =
+            (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
         if (!ok) return false;
         out[i] = c;
     }
@@ -95,22 +95,35 @@ static bool zone_syntax(const char *s) {
 enum { F_CODE, F_NOM, F_TYPE, F_DESCRIPTION, F_ACTIF, F_FOLDER, F_TZ, F_COUNT };
 
 static const struct field_spec centre_fields[F_COUNT] = {
-    [F_CODE] = {.name = "code", .type = FIELD_TEXT, .required = true, .min_len = 1,
-                .max_len = CENTRE_CODE_MAX, .check = code_rule,
+    [F_CODE] = {.name = "code",
+                .type = FIELD_TEXT,
+                .required = true,
+                .min_len = 1,
+                .max_len = CENTRE_CODE_MAX,
+                .check = code_rule,
                 .rule = "upper-case letters, digits, '-' and '_', starting with a letter or "
                         "digit"},
-    [F_NOM] = {.name = "nom", .type = FIELD_TEXT, .required = true, .min_len = 1,
-               .max_len = 200},
+    [F_NOM] = {.name = "nom", .type = FIELD_TEXT, .required = true, .min_len = 1, .max_len = 200},
     [F_TYPE] = {.name = "type_cu", .type = FIELD_TEXT, .required = true, .choices = types},
-    [F_DESCRIPTION] = {.name = "description", .type = FIELD_TEXT, .nullable = true,
-                       .min_len = 0, .max_len = 2000},
+    [F_DESCRIPTION] = {.name = "description",
+                       .type = FIELD_TEXT,
+                       .nullable = true,
+                       .min_len = 0,
+                       .max_len = 2000},
     [F_ACTIF] = {.name = "actif", .type = FIELD_BOOL},
-    [F_FOLDER] = {.name = "log_folder", .type = FIELD_TEXT, .min_len = 1, .max_len = 255,
+    [F_FOLDER] = {.name = "log_folder",
+                  .type = FIELD_TEXT,
+                  .min_len = 1,
+                  .max_len = 255,
                   .check = folder_rule,
                   .rule = "a folder name: no '/', not '.' or '..', no leading or trailing "
                           "space"},
-    [F_TZ] = {.name = "time_zone", .type = FIELD_TEXT, .min_len = 1, .max_len = 64,
-              .check = zone_syntax, .rule = "an IANA time zone name such as Europe/Paris"},
+    [F_TZ] = {.name = "time_zone",
+              .type = FIELD_TEXT,
+              .min_len = 1,
+              .max_len = 64,
+              .check = zone_syntax,
+              .rule = "an IANA time zone name such as Europe/Paris"},
 };
 
 static const char *text_or_null(const struct field_value *v) {
@@ -141,8 +154,8 @@ static bool check_time_zone(struct request *req, const char *tz) {
 }
 
 static void reply_row_json(struct request *req, unsigned status, PGresult *r) {
-    reply_bytes(req, status, "application/json", PQgetvalue(r, 0, 0),
-                (size_t)PQgetlength(r, 0, 0), false);
+    reply_bytes(req, status, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
+                false);
 }
 
 void api_centres_list(struct request *req) {
@@ -155,8 +168,10 @@ void api_centres_list(struct request *req) {
         !query_choice(req, "type_cu", types, &type) || !page_parse(req, sorts, 2, &pg))
         return;
     bool asc = pg.sort_index == 0;
-    const char *v[] = {actif < 0 ? NULL : actif ? "true" : "false", type < 0 ? NULL : types[type],
-                       page_key(&pg, 0, asc ? "" : "~"), pg.fetch};
+    const char *v[] = {actif < 0 ? NULL
+                       : actif   ? "true"
+                                 : "false",
+                       type < 0 ? NULL : types[type], page_key(&pg, 0, asc ? "" : "~"), pg.fetch};
     PGresult *r = db_exec(req->db, asc ? &q_list_asc : &q_list_desc, 4, v);
     if (!r) {
         reply_db_error(req, "list centres");

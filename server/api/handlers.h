@@ -18,6 +18,22 @@ void api_users_me(struct request *req);
 void api_users_get(struct request *req);
 void api_users_update(struct request *req);
 void api_users_delete(struct request *req);
+/* centres.c */
+void api_centres_list(struct request *req);
+void api_centres_create(struct request *req);
+void api_centre_get(struct request *req);
+void api_centre_patch(struct request *req);
+/* kpis.c */
+void api_centre_kpis(struct request *req);
+void api_kpis_compare(struct request *req);
+/* sessions.c */
+void api_sessions_list(struct request *req);
+void api_session_get(struct request *req);
+void api_session_pieces(struct request *req);
+/* orders.c */
+void api_orders_list(struct request *req);
+void api_orders_create(struct request *req);
+void api_order_get(struct request *req);
 /* docs.c */
 void api_openapi(struct request *req);
 void api_docs_page(struct request *req);

@@ -19,25 +19,25 @@
 #define KPI_MAX_SPAN_DAYS 1096
 
 /* Aggregates over the sessions sp of a group. */
-#define KPI_AGGREGATES                                                                        \
-    "count(*) AS sessions, sum(sp.total_pieces) AS pieces,"                                  \
-    " sum(sp.duree_production_totale) AS prod, sum(sp.temps_production_effectif) AS eff,"    \
-    " sum(sp.temps_attente) AS wait, sum(sp.temps_arret_volontaire) AS stop,"                \
-    " sum((SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id)) AS waits,"    \
+#define KPI_AGGREGATES                                                                             \
+    "count(*) AS sessions, sum(sp.total_pieces) AS pieces,"                                        \
+    " sum(sp.duree_production_totale) AS prod, sum(sp.temps_production_effectif) AS eff,"          \
+    " sum(sp.temps_attente) AS wait, sum(sp.temps_arret_volontaire) AS stop,"                      \
+    " sum((SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id)) AS waits,"          \
     " sum((SELECT count(*) FROM periode_arret x WHERE x.session_id = sp.id)) AS stops"
 
 /* JSON members of the figures of aggregate row s (NULL columns: no session). Rates are
  * percent of the production time; null when there was none. */
-#define KPI_FIGURES                                                                           \
-    "'sessions', COALESCE(s.sessions, 0), 'pieces', COALESCE(s.pieces, 0),"                  \
-    " 'production_hours', round(COALESCE(s.prod, 0)::numeric, 4),"                           \
-    " 'effective_hours', round(COALESCE(s.eff, 0)::numeric, 4),"                             \
-    " 'wait_hours', round(COALESCE(s.wait, 0)::numeric, 4),"                                 \
-    " 'stop_hours', round(COALESCE(s.stop, 0)::numeric, 4),"                                 \
-    " 'occupation_rate', round((100 * s.eff / NULLIF(s.prod, 0))::numeric, 2),"              \
-    " 'wait_rate', round((100 * s.wait / NULLIF(s.prod, 0))::numeric, 2),"                   \
-    " 'stop_rate', round((100 * s.stop / NULLIF(s.prod, 0))::numeric, 2),"                   \
-    " 'waits', COALESCE(s.waits, 0), 'stops', COALESCE(s.stops, 0),"                         \
+#define KPI_FIGURES                                                                                \
+    "'sessions', COALESCE(s.sessions, 0), 'pieces', COALESCE(s.pieces, 0),"                        \
+    " 'production_hours', round(COALESCE(s.prod, 0)::numeric, 4),"                                 \
+    " 'effective_hours', round(COALESCE(s.eff, 0)::numeric, 4),"                                   \
+    " 'wait_hours', round(COALESCE(s.wait, 0)::numeric, 4),"                                       \
+    " 'stop_hours', round(COALESCE(s.stop, 0)::numeric, 4),"                                       \
+    " 'occupation_rate', round((100 * s.eff / NULLIF(s.prod, 0))::numeric, 2),"                    \
+    " 'wait_rate', round((100 * s.wait / NULLIF(s.prod, 0))::numeric, 2),"                         \
+    " 'stop_rate', round((100 * s.stop / NULLIF(s.prod, 0))::numeric, 2),"                         \
+    " 'waits', COALESCE(s.waits, 0), 'stops', COALESCE(s.stops, 0),"                               \
     " 'pieces_per_effective_hour', round((s.pieces / NULLIF(s.eff, 0))::numeric, 2)"
 
 /* $1 code, $2 from date, $3 from instant, $4 to date, $5 to instant (NULL when not
@@ -52,8 +52,7 @@ static struct db_stmt q_centre_kpis = DB_STMT(
     "  (now() AT TIME ZONE c.time_zone)::date) AS to_d) d"
     " WHERE c.code = $1),"
     " s AS ("
-    " SELECT date_trunc($6::text, sp.date_production::timestamp)::date AS b_start, "
-    KPI_AGGREGATES
+    " SELECT date_trunc($6::text, sp.date_production::timestamp)::date AS b_start, " KPI_AGGREGATES
     " FROM r JOIN session_production sp ON sp.centre_usinage_id = r.id"
     "  AND sp.date_production BETWEEN r.from_d AND r.to_d"
     " GROUP BY 1)"
@@ -61,8 +60,8 @@ static struct db_stmt q_centre_kpis = DB_STMT(
     " 'bucket', $6::text, 'from', r.from_d, 'to', r.to_d,"
     " 'items', COALESCE((SELECT json_agg(json_build_object("
     "  'start', greatest(g.b::date, r.from_d),"
-    "  'end', least((g.b + ('1 ' || $6::text)::interval)::date - 1, r.to_d), "
-    KPI_FIGURES ") ORDER BY g.b)"
+    "  'end', least((g.b + ('1 ' || $6::text)::interval)::date - 1, r.to_d), " KPI_FIGURES
+    ") ORDER BY g.b)"
     "  FROM generate_series(date_trunc($6::text, r.from_d::timestamp), r.to_d::timestamp,"
     "   ('1 ' || $6::text)::interval) AS g(b)"
     "  LEFT JOIN s ON s.b_start = g.b::date), '[]'::json))::text"
@@ -71,8 +70,8 @@ static struct db_stmt q_centre_kpis = DB_STMT(
 /* $1..$4 range as above, $5 actif (NULL: any), $6 code after which to start, $7 limit. */
 static struct db_stmt q_compare = DB_STMT(
     "SELECT c.code, json_build_object('centre', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"
-    " 'actif', c.actif, 'time_zone', c.time_zone, 'from', d.from_d, 'to', d.to_d, "
-    KPI_FIGURES ")::text"
+    " 'actif', c.actif, 'time_zone', c.time_zone, 'from', d.from_d, 'to', d.to_d, " KPI_FIGURES
+    ")::text"
     " FROM centre_usinage c"
     " CROSS JOIN LATERAL (SELECT COALESCE($3::date,"
     "  ($4::timestamptz AT TIME ZONE c.time_zone)::date,"
@@ -141,14 +140,13 @@ void api_centre_kpis(struct request *req) {
     if (PQntuples(r) == 0)
         reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
     else
-        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0),
-                    (size_t)PQgetlength(r, 0, 0), false);
+        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
+                    false);
     PQclear(r);
 }
 
 void api_kpis_compare(struct request *req) {
-    static const char *const allowed[] = {"from", "to", "actif", "limit", "cursor", "sort",
-                                          NULL};
+    static const char *const allowed[] = {"from", "to", "actif", "limit", "cursor", "sort", NULL};
     static const struct page_sort sorts[] = {{"centre", 1, {PAGE_KEY_TEXT}}};
     struct query_time from, to;
     int actif;
@@ -160,7 +158,9 @@ void api_kpis_compare(struct request *req) {
                        instant_param(&from),
                        date_param(&to),
                        instant_param(&to),
-                       actif < 0 ? NULL : actif ? "true" : "false",
+                       actif < 0 ? NULL
+                       : actif   ? "true"
+                                 : "false",
                        page_key(&pg, 0, ""),
                        pg.fetch};
     PGresult *r = db_exec(req->db, &q_compare, 7, v);

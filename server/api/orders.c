@@ -20,50 +20,49 @@
 #define ORDERS_MAX_BATCH 1000
 
 /* The canonical statuses (the migration's CHECK lists the same). */
-static const char *const statuses[] = {"Planifiee", "lancer en prod", "vitrage", "Terminee",
-                                       "Annulee", NULL};
+static const char *const statuses[] = {"Planifiee", "lancer en prod", "vitrage",
+                                       "Terminee",  "Annulee",        NULL};
 static const char *const sources[] = {"erp", "api", NULL};
 
-#define ORDER_JSON                                                                            \
-    "json_build_object('id', o.id, 'numero_commande', o.numero_commande,"                    \
-    " 'extension', o.extension, 'status', o.status,"                                         \
-    " 'date_modification', o.date_modification, 'coffre', o.coffre,"                         \
-    " 'gestion_en_stock', o.gestion_en_stock,"                                               \
+#define ORDER_JSON                                                                                 \
+    "json_build_object('id', o.id, 'numero_commande', o.numero_commande,"                          \
+    " 'extension', o.extension, 'status', o.status,"                                               \
+    " 'date_modification', o.date_modification, 'coffre', o.coffre,"                               \
+    " 'gestion_en_stock', o.gestion_en_stock,"                                                     \
     " 'date_synchronisation', sluice_rfc3339(o.date_synchronisation), 'source', o.source)"
 
 /* $1 statuses (text[], NULL: any), $2 gestion_en_stock, $3/$4 date_modification range
  * (±infinity when open), $5 ILIKE pattern on numero_commande, $6 source. */
-#define ORDER_FILTERS                                                                         \
-    " ($1::text[] IS NULL OR o.status = ANY($1::text[]))"                                    \
-    " AND ($2::boolean IS NULL OR o.gestion_en_stock = $2::boolean)"                         \
-    " AND o.date_modification >= $3::date AND o.date_modification <= $4::date"              \
-    " AND ($5::text IS NULL OR o.numero_commande ILIKE $5::text)"                            \
+#define ORDER_FILTERS                                                                              \
+    " ($1::text[] IS NULL OR o.status = ANY($1::text[]))"                                          \
+    " AND ($2::boolean IS NULL OR o.gestion_en_stock = $2::boolean)"                               \
+    " AND o.date_modification >= $3::date AND o.date_modification <= $4::date"                     \
+    " AND ($5::text IS NULL OR o.numero_commande ILIKE $5::text)"                                  \
     " AND ($6::text IS NULL OR o.source = $6::text)"
 
-#define ORDER_SELECT                                                                          \
-    "SELECT o.date_modification::text, o.numero_commande, o.extension, " ORDER_JSON "::text" \
+#define ORDER_SELECT                                                                               \
+    "SELECT o.date_modification::text, o.numero_commande, o.extension, " ORDER_JSON "::text"       \
     " FROM commandes_volets_roulants o WHERE" ORDER_FILTERS
 
 /* Keyset after $7.. ; limit last. The largest code point bounds every text from above. */
-static struct db_stmt q_by_numero = DB_STMT(
-    ORDER_SELECT " AND (o.numero_commande, o.extension) > ($7::text, $8::text)"
-    " ORDER BY o.numero_commande, o.extension LIMIT $9::bigint");
-static struct db_stmt q_by_numero_desc = DB_STMT(
-    ORDER_SELECT " AND (o.numero_commande, o.extension) < ($7::text, $8::text)"
-    " ORDER BY o.numero_commande DESC, o.extension DESC LIMIT $9::bigint");
+static struct db_stmt q_by_numero =
+    DB_STMT(ORDER_SELECT " AND (o.numero_commande, o.extension) > ($7::text, $8::text)"
+                         " ORDER BY o.numero_commande, o.extension LIMIT $9::bigint");
+static struct db_stmt q_by_numero_desc =
+    DB_STMT(ORDER_SELECT " AND (o.numero_commande, o.extension) < ($7::text, $8::text)"
+                         " ORDER BY o.numero_commande DESC, o.extension DESC LIMIT $9::bigint");
 static struct db_stmt q_by_date = DB_STMT(
     ORDER_SELECT " AND (o.date_modification, o.numero_commande, o.extension)"
-    " > ($7::date, $8::text, $9::text)"
-    " ORDER BY o.date_modification, o.numero_commande, o.extension LIMIT $10::bigint");
+                 " > ($7::date, $8::text, $9::text)"
+                 " ORDER BY o.date_modification, o.numero_commande, o.extension LIMIT $10::bigint");
 static struct db_stmt q_by_date_desc = DB_STMT(
     ORDER_SELECT " AND (o.date_modification, o.numero_commande, o.extension)"
-    " < ($7::date, $8::text, $9::text)"
-    " ORDER BY o.date_modification DESC, o.numero_commande DESC, o.extension DESC"
-    " LIMIT $10::bigint");
+                 " < ($7::date, $8::text, $9::text)"
+                 " ORDER BY o.date_modification DESC, o.numero_commande DESC, o.extension DESC"
+                 " LIMIT $10::bigint");
 
-static struct db_stmt q_get = DB_STMT(
-    "SELECT " ORDER_JSON "::text FROM commandes_volets_roulants o"
-    " WHERE o.numero_commande = $1 ORDER BY o.extension");
+static struct db_stmt q_get = DB_STMT("SELECT " ORDER_JSON "::text FROM commandes_volets_roulants o"
+                                      " WHERE o.numero_commande = $1 ORDER BY o.extension");
 
 /* $1: JSON array of normalised orders. Inserts what does not exist yet and returns the
  * keys and JSON of the rows inserted, in input order. */
@@ -91,15 +90,23 @@ static bool no_edge_space(const char *s) {
 enum { F_NUMERO, F_EXTENSION, F_STATUS, F_DATE, F_COFFRE, F_STOCK, F_COUNT };
 
 static const struct field_spec order_fields[F_COUNT] = {
-    [F_NUMERO] = {.name = "numero_commande", .type = FIELD_TEXT, .required = true,
-                  .min_len = 1, .max_len = 20, .check = no_edge_space,
+    [F_NUMERO] = {.name = "numero_commande",
+                  .type = FIELD_TEXT,
+                  .required = true,
+                  .min_len = 1,
+                  .max_len = 20,
+                  .check = no_edge_space,
                   .rule = "no leading or trailing space"},
-    [F_EXTENSION] = {.name = "extension", .type = FIELD_TEXT, .min_len = 0, .max_len = 5,
-                     .check = no_edge_space, .rule = "no leading or trailing space"},
+    [F_EXTENSION] = {.name = "extension",
+                     .type = FIELD_TEXT,
+                     .min_len = 0,
+                     .max_len = 5,
+                     .check = no_edge_space,
+                     .rule = "no leading or trailing space"},
     [F_STATUS] = {.name = "status", .type = FIELD_TEXT, .required = true, .choices = statuses},
     [F_DATE] = {.name = "date_modification", .type = FIELD_DATE},
-    [F_COFFRE] = {.name = "coffre", .type = FIELD_TEXT, .nullable = true, .min_len = 1,
-                  .max_len = 50},
+    [F_COFFRE] =
+        {.name = "coffre", .type = FIELD_TEXT, .nullable = true, .min_len = 1, .max_len = 50},
     [F_STOCK] = {.name = "gestion_en_stock", .type = FIELD_BOOL, .int_bool = true},
 };
 
@@ -115,8 +122,10 @@ static bool status_filter(struct request *req, struct textbuf *out) {
             size_t k = 0;
             while (statuses[k] && strcasecmp(tok, statuses[k]) != 0) k++;
             if (!statuses[k]) {
-                query_bad(req, "status", "unknown status \"%s\" (known: Planifiee, "
-                                         "lancer en prod, vitrage, Terminee, Annulee)", tok);
+                query_bad(req, "status",
+                          "unknown status \"%s\" (known: Planifiee, "
+                          "lancer en prod, vitrage, Terminee, Annulee)",
+                          tok);
                 free(copy);
                 return false;
             }
@@ -143,9 +152,9 @@ static char *like_pattern(const char *q) {
 }
 
 void api_orders_list(struct request *req) {
-    static const char *const allowed[] = {"limit", "cursor", "sort", "status",
-                                          "gestion_en_stock", "modified_from", "modified_to",
-                                          "q", "source", NULL};
+    static const char *const allowed[] = {
+        "limit",         "cursor",      "sort", "status", "gestion_en_stock",
+        "modified_from", "modified_to", "q",    "source", NULL};
     static const char *const repeatable[] = {"status", NULL};
     static const struct page_sort sorts[] = {
         {"numero", 2, {PAGE_KEY_TEXT, PAGE_KEY_TEXT}},
@@ -171,7 +180,9 @@ void api_orders_list(struct request *req) {
     char *pattern = q ? like_pattern(q) : NULL;
     bool asc = pg.sort_index % 2 == 0;
     const char *v[10] = {st.data,
-                         stock < 0 ? NULL : stock ? "true" : "false",
+                         stock < 0 ? NULL
+                         : stock   ? "true"
+                                   : "false",
                          from.kind ? from.text : "-infinity",
                          to.kind ? to.text : "infinity",
                          pattern,
@@ -247,11 +258,11 @@ static int by_key(const void *a, const void *b) {
 }
 
 struct insert_job {
-    const char *input;   /* JSON array text */
+    const char *input; /* JSON array text */
     size_t count;
     struct order_key *keys; /* in input order */
-    PGresult *result;    /* rows inserted, owned by the caller after the call */
-    long conflict;       /* index of the first order that already existed, or -1 */
+    PGresult *result;       /* rows inserted, owned by the caller after the call */
+    long conflict;          /* index of the first order that already existed, or -1 */
 };
 
 /* In the transaction: insert all, or find the first that existed and roll back (1). */
@@ -268,7 +279,8 @@ static int insert_orders(struct db *db, void *arg) {
     size_t row = 0;
     job->conflict = (long)job->count - 1;
     for (size_t i = 0; i < job->count; i++) {
-        if (row < (size_t)PQntuples(r) && strcmp(PQgetvalue(r, (int)row, 0), job->keys[i].numero) == 0 &&
+        if (row < (size_t)PQntuples(r) &&
+            strcmp(PQgetvalue(r, (int)row, 0), job->keys[i].numero) == 0 &&
             strcmp(PQgetvalue(r, (int)row, 1), job->keys[i].extension) == 0) {
             row++;
             continue;
@@ -297,14 +309,13 @@ static bool check_orders(json_t *body, bool many, struct field_errors *errs, jso
         const char *ext = f[F_EXTENSION].present ? f[F_EXTENSION].text : "";
         keys[i] = (struct order_key){f[F_NUMERO].text, ext, i};
         json_array_append_new(
-            out, json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}", "numero_commande", f[F_NUMERO].text,
-                           "extension", ext, "status", f[F_STATUS].text, "date_modification",
-                           f[F_DATE].present ? json_string(f[F_DATE].text) : json_null(),
-                           "coffre",
-                           f[F_COFFRE].present && !f[F_COFFRE].is_null
-                               ? json_string(f[F_COFFRE].text)
-                               : json_null(),
-                           "gestion_en_stock", f[F_STOCK].present && f[F_STOCK].boolean));
+            out,
+            json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}", "numero_commande", f[F_NUMERO].text, "extension",
+                      ext, "status", f[F_STATUS].text, "date_modification",
+                      f[F_DATE].present ? json_string(f[F_DATE].text) : json_null(), "coffre",
+                      f[F_COFFRE].present && !f[F_COFFRE].is_null ? json_string(f[F_COFFRE].text)
+                                                                  : json_null(),
+                      "gestion_en_stock", f[F_STOCK].present && f[F_STOCK].boolean));
     }
     return ok;
 }
@@ -324,8 +335,9 @@ static bool reject_repeats(struct request *req, const struct order_key *keys, si
             char field[48];
             snprintf(field, sizeof field, "[%zu].numero_commande", sorted[i].index);
             reply_problem_with(req, PROBLEM_CONFLICT, json_pack("{s:s}", "field", field),
-                               "orders [%zu] and [%zu] are both %s/%s", sorted[i - 1].index,
-                               sorted[i].index, sorted[i].numero, sorted[i].extension);
+                               "orders [%zu] and [%zu] are both %s (extension \"%s\")",
+                               sorted[i - 1].index, sorted[i].index, sorted[i].numero,
+                               sorted[i].extension);
             free(sorted);
             return true;
         }
@@ -368,7 +380,7 @@ void api_orders_create(struct request *req) {
         char field[48] = "numero_commande";
         if (many) snprintf(field, sizeof field, "[%ld].numero_commande", job.conflict);
         reply_problem_with(req, PROBLEM_CONFLICT, json_pack("{s:s}", "field", field),
-                           "order %s/%s already exists%s", k->numero, k->extension,
+                           "order %s (extension \"%s\") already exists%s", k->numero, k->extension,
                            many ? "; nothing was inserted" : "");
     } else if (!many) {
         struct textbuf location = {0};

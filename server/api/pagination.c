@@ -31,8 +31,7 @@ static bool parse_limit(const char *v, long *out) {
 static bool key_valid(enum page_key_type type, const char *k) {
     size_t n = strlen(k);
     switch (type) {
-    case PAGE_KEY_TEXT:
-        return n <= KEY_MAX_BYTES && text_utf8_valid(k, n);
+    case PAGE_KEY_TEXT: return n <= KEY_MAX_BYTES && text_utf8_valid(k, n);
     case PAGE_KEY_INT: {
         if (n == 0 || n > 20) return false;
         errno = 0;
@@ -49,8 +48,8 @@ static bool key_valid(enum page_key_type type, const char *k) {
     return false;
 }
 
-bool page_cursor_decode(const struct page_sort *sort, const char *cursor,
-                        char *keys[PAGE_MAX_KEYS], char *why, size_t whylen) {
+bool page_cursor_decode(const struct page_sort *sort, const char *cursor, char *keys[PAGE_MAX_KEYS],
+                        char *why, size_t whylen) {
     for (size_t i = 0; i < PAGE_MAX_KEYS; i++) keys[i] = NULL;
     size_t n = strlen(cursor);
     if (n == 0 || n > CURSOR_MAX_CHARS) {
@@ -114,8 +113,7 @@ char *page_cursor_encode(const struct page_sort *sort, const char *const *keys) 
     return out;
 }
 
-bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsorts,
-                struct page *p) {
+bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsorts, struct page *p) {
     memset(p, 0, sizeof *p);
     p->limit = PAGE_LIMIT_DEFAULT;
     p->sort = &sorts[0];
@@ -182,8 +180,8 @@ static void set_link(struct request *req, const char *cursor) {
     for (const char *c = req->path; *c; c++) {
         /* The path was decoded by libmicrohttpd: encode what cannot stand in a URL. */
         unsigned char u = (unsigned char)*c;
-        if (u <= 0x20 || u >= 0x7f || u == '<' || u == '>' || u == '"' || u == '%' ||
-            u == '?' || u == '#')
+        if (u <= 0x20 || u >= 0x7f || u == '<' || u == '>' || u == '"' || u == '%' || u == '?' ||
+            u == '#')
             textbuf_printf(&b, "%%%02X", u);
         else
             textbuf_printf(&b, "%c", u);
@@ -226,8 +224,8 @@ void page_reply_text(struct request *req, const struct page *p, const char *item
     free(cursor);
 }
 
-void page_reply_result(struct request *req, const struct page *p, const PGresult *r,
-                       int json_col, const int *key_cols) {
+void page_reply_result(struct request *req, const struct page *p, const PGresult *r, int json_col,
+                       const int *key_cols) {
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
     struct textbuf items = {0};

@@ -60,8 +60,7 @@ struct page {
 };
 
 /* Reads limit, sort and cursor. false: a 400 reply is queued (p needs no cleanup). */
-bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsorts,
-                struct page *p);
+bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsorts, struct page *p);
 
 void page_cleanup(struct page *p);
 
@@ -74,14 +73,14 @@ char *page_cursor_encode(const struct page_sort *sort, const char *const *keys);
 
 /* Decodes a cursor made for sort into keys (malloc'd each, sort->nkeys). Pure; on
  * failure returns false with a reason in why. */
-bool page_cursor_decode(const struct page_sort *sort, const char *cursor,
-                        char *keys[PAGE_MAX_KEYS], char *why, size_t whylen);
+bool page_cursor_decode(const struct page_sort *sort, const char *cursor, char *keys[PAGE_MAX_KEYS],
+                        char *why, size_t whylen);
 
 /* Answers 200 with the first min(rows, limit) rows of r: column json_col of each row is
  * one item's JSON text (built in SQL), key_cols[0..nkeys) its keyset columns. Does not
  * take r. */
-void page_reply_result(struct request *req, const struct page *p, const PGresult *r,
-                       int json_col, const int *key_cols);
+void page_reply_result(struct request *req, const struct page *p, const PGresult *r, int json_col,
+                       const int *key_cols);
 
 /* Answers 200 with items (a JSON array of at most limit items; stolen) and next_keys
  * (the keys of the last item when there is a next page, else NULL). */

@@ -16,8 +16,7 @@ void query_bad(struct request *req, const char *name, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
-    reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", name), "%s",
-                       detail);
+    reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", name), "%s", detail);
 }
 
 static bool in_list(const char *name, const char *const *list) {
@@ -144,20 +143,19 @@ bool parse_instant(const char *s, struct query_time *out) {
     long shift = minutes < 0 ? -1 : minutes >= 1440 ? 1 : 0;
     out->kind = QUERY_TIME_INSTANT;
     out->date = date_add_days(&date, shift);
-    out->epoch = (long long)date_days(&date) * 86400 + hh * 3600L + mi * 60L + ss -
-                 offset_min * 60L;
+    out->epoch =
+        (long long)date_days(&date) * 86400 + hh * 3600L + mi * 60L + ss - offset_min * 60L;
     char local[11];
     date_format(&date, local);
     if (sign == 'Z')
         snprintf(out->text, sizeof out->text, "%sT%.*sZ", local, (int)(i - 11), s + 11);
     else
-        snprintf(out->text, sizeof out->text, "%sT%.*s%c%.5s", local, (int)(i - 11), s + 11,
-                 sign, s + i + 1);
+        snprintf(out->text, sizeof out->text, "%sT%.*s%c%.5s", local, (int)(i - 11), s + 11, sign,
+                 s + i + 1);
     return true;
 }
 
-bool query_time(struct request *req, const char *name, bool allow_instant,
-                struct query_time *out) {
+bool query_time(struct request *req, const char *name, bool allow_instant, struct query_time *out) {
     memset(out, 0, sizeof *out);
     const char *v = request_query(req, name, NULL);
     if (!v) return true;
@@ -211,8 +209,7 @@ bool query_bool(struct request *req, const char *name, int *out) {
     return true;
 }
 
-bool query_choice(struct request *req, const char *name, const char *const *choices,
-                  int *out) {
+bool query_choice(struct request *req, const char *name, const char *const *choices, int *out) {
     *out = -1;
     const char *v = request_query(req, name, NULL);
     if (!v) return true;
@@ -238,7 +235,8 @@ bool query_text(struct request *req, const char *name, size_t max_len, const cha
     for (size_t i = 0; ok && i < n; i++)
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) ok = false;
     if (!ok) {
-        query_bad(req, name, "%s must be 1 to %zu bytes of UTF-8 text without control characters", name, max_len);
+        query_bad(req, name, "%s must be 1 to %zu bytes of UTF-8 text without control characters",
+                  name, max_len);
         return false;
     }
     *out = v;

@@ -47,8 +47,7 @@ struct query_date date_add_days(const struct query_date *d, long n);
 void date_format(const struct query_date *d, char out[11]);
 
 /* The parameter as a date, or an instant when allow_instant. Absent: kind ABSENT. */
-bool query_time(struct request *req, const char *name, bool allow_instant,
-                struct query_time *out);
+bool query_time(struct request *req, const char *name, bool allow_instant, struct query_time *out);
 
 /* Two bounds read with query_time; when both are dates or both instants, `to` before
  * `from` is a 400 naming to_name. */
@@ -60,8 +59,7 @@ bool query_bool(struct request *req, const char *name, int *out);
 
 /* One of choices (NULL-terminated), compared without regard to case. *out: index, or -1
  * when absent. */
-bool query_choice(struct request *req, const char *name, const char *const *choices,
-                  int *out);
+bool query_choice(struct request *req, const char *name, const char *const *choices, int *out);
 
 /* A string of 1..max_len bytes of valid UTF-8 without control characters; *out borrowed
  * (NULL when absent). */

@@ -19,57 +19,61 @@
 #include <string.h>
 
 /* Figures of session sp of centre c. */
-#define SESSION_FIELDS                                                                        \
-    "'id', sp.id, 'centre', c.code, 'date_production', sp.date_production,"                  \
-    " 'heure_premiere_piece', sluice_rfc3339(sp.heure_premiere_piece),"                      \
-    " 'heure_derniere_piece', sluice_rfc3339(sp.heure_derniere_piece),"                      \
-    " 'heure_premier_machine_start', sluice_rfc3339(sp.heure_premier_machine_start),"        \
-    " 'heure_dernier_machine_stop', sluice_rfc3339(sp.heure_dernier_machine_stop),"          \
-    " 'total_pieces', sp.total_pieces,"                                                      \
-    " 'duree_production_totale', round(sp.duree_production_totale::numeric, 4),"             \
-    " 'temps_attente', round(sp.temps_attente::numeric, 4),"                                 \
-    " 'temps_arret_volontaire', round(sp.temps_arret_volontaire::numeric, 4),"               \
-    " 'temps_production_effectif', round(sp.temps_production_effectif::numeric, 4),"         \
-    " 'taux_occupation', round(sp.taux_occupation::numeric, 2),"                             \
-    " 'taux_attente', round(sp.taux_attente::numeric, 2),"                                   \
-    " 'taux_arret_volontaire', round(sp.taux_arret_volontaire::numeric, 2),"                 \
+#define SESSION_FIELDS                                                                             \
+    "'id', sp.id, 'centre', c.code, 'date_production', sp.date_production,"                        \
+    " 'heure_premiere_piece', sluice_rfc3339(sp.heure_premiere_piece),"                            \
+    " 'heure_derniere_piece', sluice_rfc3339(sp.heure_derniere_piece),"                            \
+    " 'heure_premier_machine_start', sluice_rfc3339(sp.heure_premier_machine_start),"              \
+    " 'heure_dernier_machine_stop', sluice_rfc3339(sp.heure_dernier_machine_stop),"                \
+    " 'total_pieces', sp.total_pieces,"                                                            \
+    " 'duree_production_totale', round(sp.duree_production_totale::numeric, 4),"                   \
+    " 'temps_attente', round(sp.temps_attente::numeric, 4),"                                       \
+    " 'temps_arret_volontaire', round(sp.temps_arret_volontaire::numeric, 4),"                     \
+    " 'temps_production_effectif', round(sp.temps_production_effectif::numeric, 4),"               \
+    " 'taux_occupation', round(sp.taux_occupation::numeric, 2),"                                   \
+    " 'taux_attente', round(sp.taux_attente::numeric, 2),"                                         \
+    " 'taux_arret_volontaire', round(sp.taux_arret_volontaire::numeric, 2),"                       \
     " 'fichier_log_source', sp.fichier_log_source"
 
 /* Day range: $a/$b dates, $c/$d instants (see the file comment). */
-#define SESSION_RANGE(a, b, c_, d)                                                            \
-    " sp.date_production >= " a "::date AND sp.date_production <= " b "::date"               \
-    " AND ((sp.date_production + 1)::timestamp AT TIME ZONE c.time_zone) > " c_              \
-    "::timestamptz"                                                                          \
+#define SESSION_RANGE(a, b, c_, d)                                                                 \
+    " sp.date_production >= " a "::date AND sp.date_production <= " b "::date"                     \
+    " AND ((sp.date_production + 1)::timestamp AT TIME ZONE c.time_zone) > " c_ "::timestamptz"    \
     " AND (sp.date_production::timestamp AT TIME ZONE c.time_zone) <= " d "::timestamptz"
 
-#define SESSION_FROM                                                                          \
+#define SESSION_FROM                                                                               \
     " FROM session_production sp JOIN centre_usinage c ON c.id = sp.centre_usinage_id"
 
+/* clang-format off */
 /* All centres: $1..$4 range, $5/$6 keyset (date_production, id), $7 limit. */
 static struct db_stmt q_list_desc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
-    SESSION_FROM " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
+    "SELECT sp.date_production::text, sp.id::text,"
+    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
     " AND (sp.date_production, sp.id) < ($5::date, $6::bigint)"
     " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $7::bigint");
 static struct db_stmt q_list_asc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
-    SESSION_FROM " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
+    "SELECT sp.date_production::text, sp.id::text,"
+    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
     " AND (sp.date_production, sp.id) > ($5::date, $6::bigint)"
     " ORDER BY sp.date_production, sp.id LIMIT $7::bigint");
 /* One centre: $1 code, then as above shifted by one. */
 static struct db_stmt q_centre_desc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
-    SESSION_FROM " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
+    "SELECT sp.date_production::text, sp.id::text,"
+    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
     " AND (sp.date_production, sp.id) < ($6::date, $7::bigint)"
     " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $8::bigint");
 static struct db_stmt q_centre_asc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text, json_build_object(" SESSION_FIELDS ")::text"
-    SESSION_FROM " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
+    "SELECT sp.date_production::text, sp.id::text,"
+    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
     " AND (sp.date_production, sp.id) > ($6::date, $7::bigint)"
     " ORDER BY sp.date_production, sp.id LIMIT $8::bigint");
+/* clang-format on */
 
-static struct db_stmt q_centre_exists =
-    DB_STMT("SELECT 1 FROM centre_usinage WHERE code = $1");
+static struct db_stmt q_centre_exists = DB_STMT("SELECT 1 FROM centre_usinage WHERE code = $1");
 
 static struct db_stmt q_get = DB_STMT(
     "SELECT json_build_object(" SESSION_FIELDS ","
@@ -92,20 +96,20 @@ static struct db_stmt q_get = DB_STMT(
     "   ORDER BY s.timestamp_debut, s.id) FROM periode_arret s WHERE s.session_id = sp.id),"
     "   '[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
 
-#define PIECE_JSON                                                                            \
-    "json_build_object('id', p.id, 'numero_piece', p.numero_piece,"                          \
-    " 'timestamp_production', sluice_rfc3339(p.timestamp_production),"                       \
+#define PIECE_JSON                                                                                 \
+    "json_build_object('id', p.id, 'numero_piece', p.numero_piece,"                                \
+    " 'timestamp_production', sluice_rfc3339(p.timestamp_production),"                             \
     " 'details', p.details)::text"
 
 /* $1 session, $2 numero_piece after which to start, $3 limit. */
-static struct db_stmt q_pieces_asc = DB_STMT(
-    "SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
-    " WHERE p.session_id = $1::bigint AND p.numero_piece > $2::integer"
-    " ORDER BY p.numero_piece LIMIT $3::bigint");
-static struct db_stmt q_pieces_desc = DB_STMT(
-    "SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
-    " WHERE p.session_id = $1::bigint AND p.numero_piece < $2::integer"
-    " ORDER BY p.numero_piece DESC LIMIT $3::bigint");
+static struct db_stmt q_pieces_asc =
+    DB_STMT("SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+            " WHERE p.session_id = $1::bigint AND p.numero_piece > $2::integer"
+            " ORDER BY p.numero_piece LIMIT $3::bigint");
+static struct db_stmt q_pieces_desc =
+    DB_STMT("SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+            " WHERE p.session_id = $1::bigint AND p.numero_piece < $2::integer"
+            " ORDER BY p.numero_piece DESC LIMIT $3::bigint");
 
 static struct db_stmt q_session_exists = DB_STMT("SELECT 1 FROM session_production WHERE id = $1");
 
@@ -138,8 +142,7 @@ static void range_bounds(const struct query_time *from, const struct query_time 
 }
 
 void api_sessions_list(struct request *req) {
-    static const char *const allowed[] = {"limit", "cursor", "sort", "centre", "from", "to",
-                                          NULL};
+    static const char *const allowed[] = {"limit", "cursor", "sort", "centre", "from", "to", NULL};
     static const struct page_sort sorts[] = {{"-date", 2, {PAGE_KEY_DATE, PAGE_KEY_INT}},
                                              {"date", 2, {PAGE_KEY_DATE, PAGE_KEY_INT}}};
     struct query_time from, to;
@@ -161,12 +164,11 @@ void api_sessions_list(struct request *req) {
     const char *key_id = page_key(&pg, 1, "0");
     PGresult *r;
     if (centre_raw) {
-        const char *v[] = {centre, b.from_date, b.to_date, b.from_at, b.to_at,
-                           key_date, key_id, pg.fetch};
+        const char *v[] = {centre,  b.from_date, b.to_date, b.from_at,
+                           b.to_at, key_date,    key_id,    pg.fetch};
         r = db_exec(req->db, desc ? &q_centre_desc : &q_centre_asc, 8, v);
     } else {
-        const char *v[] = {b.from_date, b.to_date, b.from_at, b.to_at, key_date, key_id,
-                           pg.fetch};
+        const char *v[] = {b.from_date, b.to_date, b.from_at, b.to_at, key_date, key_id, pg.fetch};
         r = db_exec(req->db, desc ? &q_list_desc : &q_list_asc, 7, v);
     }
     if (!r) {
@@ -223,8 +225,8 @@ void api_session_get(struct request *req) {
     if (PQntuples(r) == 0)
         reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
     else
-        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0),
-                    (size_t)PQgetlength(r, 0, 0), false);
+        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
+                    false);
     PQclear(r);
 }
 

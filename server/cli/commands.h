@@ -10,6 +10,10 @@ int cmd_migrate(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
+int cmd_seed(int argc, char **argv);
+
+/* Loads the demo data set (seed_cmd.c), logging the outcome; 0 or -1. */
+int cli_seed_demo(const char *database_url);
 
 /* Shared start-up: loads configuration into app_get()->config, sets up logging and
  * libsodium. Prints the error and returns -1 on a bad configuration. */

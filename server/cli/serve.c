@@ -105,6 +105,8 @@ int cmd_serve(int argc, char **argv) {
         goto out;
     }
     if (migrate && c->migrate_on_start && migrate_at_start(a) != 0) goto out;
+    /* Demo data (SEED_DEMO=true): a failure is logged, the API is served anyway. */
+    if (c->seed_demo) (void)cli_seed_demo(c->database_url);
     if (bootstrap_admin(a) != 0) goto out;
 
     sigset_t stop_signals;
