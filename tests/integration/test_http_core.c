@@ -314,6 +314,25 @@ static void request_id_invalid_replaced(void **state) {
 
 /* ---- access log ------------------------------------------------------------------------ */
 
+/* The access log line (the one with method and status) of the request with that id,
+ * malloc'd; waits up to 2 s for it. */
+static char *access_line(const char *rid) {
+    for (int i = 0; i < 100; i++) {
+        char *log = sluice_log_read(proc);
+        for (char *l = log ? strtok(log, "\n") : NULL; l; l = strtok(NULL, "\n")) {
+            if (strstr(l, rid) && strstr(l, "method") && strstr(l, "status")) {
+                char *line = strdup(l);
+                free(log);
+                return line;
+            }
+        }
+        free(log);
+        usleep(20000);
+    }
+    fail_msg("no access log line with request id %s in %s", rid, sluice_log_path(proc));
+    return NULL;
+}
+
 static void access_log_line(void **state) {
     (void)state;
     static const char *const hdr[] = {"X-Request-Id: access-log-check-123", NULL};
@@ -321,26 +340,23 @@ static void access_log_line(void **state) {
     assert_int_equal(http_do(proc, "DELETE", "/healthz", hdr, NULL, 0, &r), 0);
     assert_int_equal(r.status, 405);
     http_response_cleanup(&r);
-    /* The line is written on completion: allow a moment. */
-    char *line = NULL;
-    for (int i = 0; i < 100 && !line; i++) {
-        char *log = sluice_log_read(proc);
-        const char *hit = log ? strstr(log, "access-log-check-123") : NULL;
-        if (hit) {
-            const char *start = hit;
-            while (start > log && start[-1] != '\n') start--;
-            size_t len = strcspn(start, "\n");
-            line = strndup(start, len);
-        }
-        free(log);
-        if (!line) usleep(20000);
-    }
-    if (!line) fail_msg("no access log line with the request id in %s", sluice_log_path(proc));
+    char *line = access_line("access-log-check-123");
     assert_true(contains(line, "DELETE"));
     assert_true(contains(line, "/healthz"));
     assert_true(contains(line, "405"));
     assert_true(contains(line, "request_id"));
     assert_true(contains(line, "duration_ms"));
+    assert_true(contains(line, "bytes"));
+    free(line);
+
+    /* The route is logged as its pattern, not the concrete path. */
+    static const char *const hdr2[] = {"X-Request-Id: access-log-route-456", NULL};
+    assert_int_equal(http_do(proc, "GET", "/docs/swagger-ui.css", hdr2, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_cleanup(&r);
+    line = access_line("access-log-route-456");
+    assert_true(contains(line, "/docs/{asset}"));
+    assert_true(contains(line, "200"));
     free(line);
 }
 
