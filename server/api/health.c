@@ -8,9 +8,7 @@
 
 #include <stdio.h>
 
-void api_healthz(struct request *req) {
-    reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
-}
+void api_healthz(struct request *req) { reply_json(req, 200, json_pack("{s:s}", "status", "ok")); }
 
 void api_readyz(struct request *req) {
     char why[512];

@@ -10,13 +10,15 @@
 
 void api_metrics(struct request *req) {
     struct textbuf out = {0};
-    textbuf_printf(&out, "# HELP sluice_build_info Version of this binary.\n"
-                         "# TYPE sluice_build_info gauge\n"
-                         "sluice_build_info{version=\"%s\"} 1\n",
+    textbuf_printf(&out,
+                   "# HELP sluice_build_info Version of this binary.\n"
+                   "# TYPE sluice_build_info gauge\n"
+                   "sluice_build_info{version=\"%s\"} 1\n",
                    SLUICE_VERSION);
-    textbuf_printf(&out, "# HELP sluice_uptime_seconds Seconds since start-up.\n"
-                         "# TYPE sluice_uptime_seconds gauge\n"
-                         "sluice_uptime_seconds %.0f\n",
+    textbuf_printf(&out,
+                   "# HELP sluice_uptime_seconds Seconds since start-up.\n"
+                   "# TYPE sluice_uptime_seconds gauge\n"
+                   "sluice_uptime_seconds %.0f\n",
                    request_clock() - app_get()->started);
     metrics_render_http(&out);
     long up, down;

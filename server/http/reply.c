@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void set_body(struct reply *r, unsigned status, const char *ctype, char *body,
-                     size_t len, bool is_static) {
+static void set_body(struct reply *r, unsigned status, const char *ctype, char *body, size_t len,
+                     bool is_static) {
     if (r->body && !r->body_static) free(r->body);
     r->status = status;
     r->content_type = ctype;
@@ -25,8 +25,7 @@ static void set_json(struct request *req, unsigned status, const char *ctype, js
     if (!text) {
         static const char oom[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
                                   "Server Error\",\"status\":500}";
-        set_body(&req->reply, 500, "application/problem+json", (char *)oom, sizeof oom - 1,
-                 true);
+        set_body(&req->reply, 500, "application/problem+json", (char *)oom, sizeof oom - 1, true);
         return;
     }
     set_body(&req->reply, status, ctype, text, strlen(text), false);
@@ -55,16 +54,16 @@ void reply_problem(struct request *req, enum problem_type type, const char *fmt,
     va_end(ap);
 }
 
-void reply_problem_with(struct request *req, enum problem_type type, json_t *extra,
-                        const char *fmt, ...) {
+void reply_problem_with(struct request *req, enum problem_type type, json_t *extra, const char *fmt,
+                        ...) {
     va_list ap;
     va_start(ap, fmt);
     problem_v(req, type, extra, fmt, ap);
     va_end(ap);
 }
 
-void reply_bytes(struct request *req, unsigned status, const char *content_type,
-                 const char *body, size_t len, bool is_static) {
+void reply_bytes(struct request *req, unsigned status, const char *content_type, const char *body,
+                 size_t len, bool is_static) {
     char *copy = (char *)body;
     if (!is_static) {
         copy = malloc(len ? len : 1);

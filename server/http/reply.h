@@ -16,12 +16,12 @@ void reply_problem(struct request *req, enum problem_type type, const char *fmt,
     __attribute__((format(printf, 3, 4)));
 
 /* Problem+json with extra members (e.g. "errors", "field", "line"); steals extra. */
-void reply_problem_with(struct request *req, enum problem_type type, json_t *extra,
-                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void reply_problem_with(struct request *req, enum problem_type type, json_t *extra, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
 
 /* Any bytes; copied unless is_static (then borrowed for the life of the program). */
-void reply_bytes(struct request *req, unsigned status, const char *content_type,
-                 const char *body, size_t len, bool is_static);
+void reply_bytes(struct request *req, unsigned status, const char *content_type, const char *body,
+                 size_t len, bool is_static);
 
 /* Adds a header (copied). */
 void reply_header(struct request *req, const char *name, const char *value);

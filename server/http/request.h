@@ -20,10 +20,10 @@ struct header {
 };
 
 struct reply {
-    unsigned status;         /* 0: no reply yet */
-    char *body;              /* owned unless body_static */
+    unsigned status; /* 0: no reply yet */
+    char *body;      /* owned unless body_static */
     size_t len;
-    bool body_static;        /* body points at static memory */
+    bool body_static;         /* body points at static memory */
     const char *content_type; /* static string */
     struct header headers[8]; /* owned */
     size_t nheaders;
@@ -59,7 +59,7 @@ struct request {
     char *body; /* NUL-terminated for convenience; body_len excludes the NUL */
     size_t body_len, body_cap;
     bool body_too_large;
-    json_t *json; /* parsed body of ROUTE_JSON_BODY routes, owned */
+    json_t *json;   /* parsed body of ROUTE_JSON_BODY routes, owned */
     double started; /* monotonic seconds */
 
     /* Set by the worker that runs the handler. */

@@ -52,8 +52,7 @@ static void *worker_main(void *arg) {
 }
 
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_done_fn done,
-                                      void *userdata) {
+                                      request_run_fn run, request_done_fn done, void *userdata) {
     struct request_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);

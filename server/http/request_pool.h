@@ -17,8 +17,7 @@ typedef void (*request_run_fn)(struct request *req, struct db *db, void *userdat
 typedef void (*request_done_fn)(struct request *req, void *userdata);
 
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_done_fn done,
-                                      void *userdata);
+                                      request_run_fn run, request_done_fn done, void *userdata);
 
 /* False when the queue is full or the pool is stopping: the caller answers 503. */
 bool request_pool_push(struct request_pool *pool, struct request *req);
