@@ -1,6 +1,7 @@
 /* user_cmd: `sluice user create|passwd|list` — manage users from the command line
  * (e.g. the first admin, or a lost admin password). Passwords are read from standard
- * input (asked twice without echo on a terminal), never from arguments (visible in ps).
+ * input (asked twice without echo on a terminal) or from the first line of a file
+ * (--password-file), never from arguments (visible in ps).
  * Every change is audited with source "cli". Buffers holding passwords are wiped. */
 #include "app.h"
 #include "auth/audit.h"
@@ -20,18 +21,19 @@
 
 static const char usage[] =
     "usage: sluice user create USERNAME [--role admin|operator|viewer] [--email ADDRESS]\n"
-    "                          [--full-name NAME]\n"
-    "       sluice user passwd USERNAME\n"
+    "                          [--full-name NAME] [--password-file FILE]\n"
+    "       sluice user passwd USERNAME [--password-file FILE]\n"
     "       sluice user list\n\n"
     "create adds a user (role viewer unless --role says otherwise); passwd sets a new\n"
     "password; list prints id, username, role, enabled and creation time of every user.\n"
-    "The password is read from standard input: asked twice without echo on a terminal,\n"
-    "else the first line (e.g. `printf '%s\\n' \"$PW\" | sluice user create alice`).\n"
-    "Passwords are 12 to 1024 characters. Uses DATABASE_URL and PII_KEY.";
+    "The password is the first line of FILE with --password-file; otherwise it is read\n"
+    "from standard input: asked twice without echo on a terminal, else the first line\n"
+    "(e.g. `printf '%s\\n' \"$PW\" | sluice user create alice`). Passwords are 12 to 1024\n"
+    "characters. Uses DATABASE_URL and PII_KEY.";
 
-/* Reads one line into buf without its newline; echo off on a terminal. -1 at EOF. */
-static int read_line(const char *prompt, char *buf, size_t cap, size_t *len) {
-    bool tty = isatty(STDIN_FILENO);
+/* Reads one line of in into buf without its newline; echo off on a terminal. -1 at EOF. */
+static int read_line(FILE *in, const char *prompt, char *buf, size_t cap, size_t *len) {
+    bool tty = in == stdin && isatty(STDIN_FILENO);
     struct termios saved, quiet;
     if (tty) {
         fputs(prompt, stderr);
@@ -41,7 +43,7 @@ static int read_line(const char *prompt, char *buf, size_t cap, size_t *len) {
         quiet.c_lflag &= ~(tcflag_t)ECHO;
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
-    char *got = fgets(buf, (int)cap, stdin);
+    char *got = fgets(buf, (int)cap, in);
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
         fputc('\n', stderr);
@@ -53,15 +55,22 @@ static int read_line(const char *prompt, char *buf, size_t cap, size_t *len) {
     return 0;
 }
 
-/* Reads and checks a new password and hashes it into hash. 0 or -1 (message printed). */
-static int new_password_hash(char hash[PASSWORD_HASH_BYTES]) {
+/* Reads a new password (from file, or stdin when NULL), checks it and hashes it into
+ * hash. 0 or -1 (message printed). */
+static int new_password_hash(const char *file, char hash[PASSWORD_HASH_BYTES]) {
     char pw[PASSWORD_INPUT_MAX], again[PASSWORD_INPUT_MAX];
     size_t len = 0, len2 = 0;
     int rc = -1;
-    if (read_line("New password: ", pw, sizeof pw, &len) != 0) {
-        fputs("sluice user: no password on standard input\n", stderr);
-    } else if (isatty(STDIN_FILENO) && (read_line("Again: ", again, sizeof again, &len2) != 0 ||
-                                        len != len2 || sodium_memcmp(pw, again, len) != 0)) {
+    FILE *in = file ? fopen(file, "r") : stdin;
+    if (!in) {
+        fprintf(stderr, "sluice user: cannot open the password file %s\n", file);
+        return -1;
+    }
+    bool tty = !file && isatty(STDIN_FILENO);
+    if (read_line(in, "New password: ", pw, sizeof pw, &len) != 0) {
+        fprintf(stderr, "sluice user: no password in %s\n", file ? file : "standard input");
+    } else if (tty && (read_line(in, "Again: ", again, sizeof again, &len2) != 0 || len != len2 ||
+                       sodium_memcmp(pw, again, len) != 0)) {
         fputs("sluice user: the passwords differ\n", stderr);
     } else {
         const char *why = password_check_rules(pw, len);
@@ -72,6 +81,7 @@ static int new_password_hash(char hash[PASSWORD_HASH_BYTES]) {
         else
             rc = 0;
     }
+    if (file) fclose(in);
     sodium_memzero(pw, sizeof pw);
     sodium_memzero(again, sizeof again);
     return rc;
@@ -124,10 +134,11 @@ static int user_create(struct db *db, int argc, char **argv) {
         return 2;
     }
     struct create_tx t = {.in = {.username = argv[0], .role = ROLE_VIEWER}};
+    const char *password_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!val ||
-            (strcmp(opt, "--role") && strcmp(opt, "--email") && strcmp(opt, "--full-name"))) {
+        if (!val || (strcmp(opt, "--role") && strcmp(opt, "--email") &&
+                     strcmp(opt, "--full-name") && strcmp(opt, "--password-file"))) {
             fprintf(stderr, "sluice user create: unknown option or missing value \"%s\"\n", opt);
             return 2;
         }
@@ -138,6 +149,7 @@ static int user_create(struct db *db, int argc, char **argv) {
         }
         if (strcmp(opt, "--email") == 0) t.in.email = val;
         if (strcmp(opt, "--full-name") == 0) t.in.full_name = val;
+        if (strcmp(opt, "--password-file") == 0) password_file = val;
     }
     const char *why = user_check_username(t.in.username);
     if (!why && t.in.email) why = user_check_email(t.in.email);
@@ -147,7 +159,7 @@ static int user_create(struct db *db, int argc, char **argv) {
         return 2;
     }
     char hash[PASSWORD_HASH_BYTES];
-    if (new_password_hash(hash) != 0) return 1;
+    if (new_password_hash(password_file, hash) != 0) return 1;
     t.in.password_hash = hash;
     int rc = db_transaction(db, create_tx, &t);
     sodium_memzero(hash, sizeof hash);
@@ -157,7 +169,9 @@ static int user_create(struct db *db, int argc, char **argv) {
 }
 
 static int user_passwd(struct db *db, int argc, char **argv) {
-    if (argc != 1 || argv[0][0] == '-') {
+    const char *password_file =
+        argc == 3 && strcmp(argv[1], "--password-file") == 0 ? argv[2] : NULL;
+    if ((argc != 1 && !password_file) || argv[0][0] == '-') {
         fprintf(stderr, "%s\n", usage);
         return 2;
     }
@@ -165,7 +179,7 @@ static int user_passwd(struct db *db, int argc, char **argv) {
     int rc = user_store_find_login(db, argv[0], &u);
     if (rc != USER_OK) return report(db, rc, argv[0]);
     char hash[PASSWORD_HASH_BYTES];
-    if (new_password_hash(hash) != 0) return 1;
+    if (new_password_hash(password_file, hash) != 0) return 1;
     rc = user_store_set_password_hash(db, u.id, hash);
     sodium_memzero(hash, sizeof hash);
     if (rc == USER_OK &&
