@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 extern char **environ;
 
@@ -44,7 +45,7 @@ static void sleep_ms(int ms) {
     }
 }
 
-int free_port(void) {
+static int any_free_port(void) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
     struct sockaddr_in sa = {0};
@@ -57,6 +58,35 @@ int free_port(void) {
         getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
         port = ntohs(sa.sin_port);
     close(fd);
+    return port;
+}
+
+/* Test programs run in parallel and sluice listens with SO_REUSEPORT: two servers given
+ * the same port would share it silently. A port is therefore claimed with a marker file
+ * (O_EXCL) under $TMPDIR/sluice-test-ports, reusable once 15 minutes old. */
+int free_port(void) {
+    const char *tmp = getenv("TMPDIR");
+    char dir[2048];
+    snprintf(dir, sizeof dir, "%s/sluice-test-ports", tmp && *tmp ? tmp : "/tmp");
+    mkdir(dir, 0777);
+    int port = -1;
+    for (int attempt = 0; attempt < 50; attempt++) {
+        port = any_free_port();
+        if (port < 0) return -1;
+        char path[2200];
+        snprintf(path, sizeof path, "%s/%d", dir, port);
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            close(fd);
+            return port;
+        }
+        struct stat st;
+        if (errno == EEXIST && stat(path, &st) == 0 && time(NULL) - st.st_mtime > 900) {
+            utime(path, NULL);
+            return port;
+        }
+        if (errno != EEXIST) return port; /* no marker possible: take the port anyway */
+    }
     return port;
 }
 
