@@ -295,9 +295,9 @@ static void env_free(struct env *e) {
 
 /* Pass-through of the few host variables a child legitimately needs. */
 static void env_inherit(struct env *e) {
-    static const char *const keep[] = {"PATH",         "TMPDIR",       "ASAN_OPTIONS",
-                                       "UBSAN_OPTIONS", "LSAN_OPTIONS", "LD_LIBRARY_PATH",
-                                       "HOME",          NULL};
+    static const char *const keep[] = {
+        "PATH",         "TMPDIR",          "ASAN_OPTIONS", "UBSAN_OPTIONS",
+        "LSAN_OPTIONS", "LD_LIBRARY_PATH", "HOME",         NULL};
     for (size_t i = 0; keep[i]; i++) {
         const char *v = getenv(keep[i]);
         if (v) env_setf(e, "%s=%s", keep[i], v);
@@ -372,8 +372,8 @@ static void log_path(char *out, size_t outlen) {
     const char *dir = getenv("SLUICE_TEST_LOG_DIR");
     char cwd[2048];
     if (!dir || !*dir) dir = getcwd(cwd, sizeof cwd) ? cwd : ".";
-    snprintf(out, outlen, "%s/%s-%ld-%u.log", dir, program_invocation_short_name,
-             (long)getpid(), ++counter);
+    snprintf(out, outlen, "%s/%s-%ld-%u.log", dir, program_invocation_short_name, (long)getpid(),
+             ++counter);
 }
 
 static pid_t spawn(char *const argv[], char **envp, const char *workdir, int out_fd) {
@@ -435,15 +435,13 @@ struct sluice_proc *sluice_start_in(const char *database_url, const char *const 
     double deadline = now_ms() + 20000.0;
     while (now_ms() < deadline) {
         if (!sluice_alive(p)) {
-            fprintf(stderr, "harness: sluice exited with status %d before answering\n",
-                    p->status);
+            fprintf(stderr, "harness: sluice exited with status %d before answering\n", p->status);
             sluice_log_dump(p);
             free(p);
             return NULL;
         }
         struct http_response r;
-        if (http_do_port(p->port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 &&
-            r.status == 200) {
+        if (http_do_port(p->port, "GET", "/healthz", NULL, NULL, 0, &r) == 0 && r.status == 200) {
             http_response_cleanup(&r);
             return p;
         }
@@ -564,9 +562,9 @@ void http_record(const char *method, const char *path, long status, const char *
     if (is_json_ctype(content_type) && body) jbody = json_loadb(body, len, 0, NULL);
     if (!jbody) jbody = body ? json_stringn_nocheck(body, len) : json_null();
     if (!jbody) jbody = json_string("(body not UTF-8)");
-    json_t *line = json_pack("{s:s,s:s%,s:I,s:s?,s:o}", "method", method, "path", path, plen,
-                             "status", (json_int_t)status, "content_type", content_type,
-                             "body", jbody);
+    json_t *line =
+        json_pack("{s:s,s:s%,s:I,s:s?,s:o}", "method", method, "path", path, plen, "status",
+                  (json_int_t)status, "content_type", content_type, "body", jbody);
     if (!line) return;
     char *text = json_dumps(line, JSON_COMPACT);
     json_decref(line);
@@ -643,9 +641,8 @@ int http_do_port(int port, const char *method, const char *path, const char *con
     return 0;
 }
 
-int http_do(struct sluice_proc *p, const char *method, const char *path,
-            const char *const *headers, const char *body, size_t len,
-            struct http_response *out) {
+int http_do(struct sluice_proc *p, const char *method, const char *path, const char *const *headers,
+            const char *body, size_t len, struct http_response *out) {
     return http_do_port(p->port, method, path, headers, body, len, out);
 }
 
@@ -786,8 +783,7 @@ const char *problem_check(struct http_response *r, long expected, const char *sl
     const char *h = http_header(r, "X-Request-Id");
     snprintf(hdr, sizeof hdr, "%s", h ? h : "");
     if (strcmp(rid, hdr) != 0) {
-        snprintf(msg, sizeof msg, "request_id \"%s\" differs from X-Request-Id \"%s\"", rid,
-                 hdr);
+        snprintf(msg, sizeof msg, "request_id \"%s\" differs from X-Request-Id \"%s\"", rid, hdr);
         return msg;
     }
     return NULL;
@@ -804,8 +800,7 @@ char *test_login(struct sluice_proc *p, const char *user, const char *pass) {
              pw ? pw : "");
     curl_free(u);
     curl_free(pw);
-    static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded",
-                                       NULL};
+    static const char *const hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
     struct http_response r;
     char *token = NULL;
     if (http_do(p, "POST", "/token", hdrs, body, strlen(body), &r) == 0 && r.status == 200) {
@@ -882,7 +877,7 @@ int run_sluice_cli_in(const char *database_url, const char *const *args,
     return decode_status(st);
 }
 
-int run_sluice_cli(const char *database_url, const char *const *args,
-                   const char *const *extra_env, char **output) {
+int run_sluice_cli(const char *database_url, const char *const *args, const char *const *extra_env,
+                   char **output) {
     return run_sluice_cli_in(database_url, args, extra_env, NULL, true, output);
 }

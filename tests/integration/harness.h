@@ -75,20 +75,19 @@ bool sluice_alive(struct sluice_proc *p);
 /* ---- HTTP ------------------------------------------------------------------------ */
 
 struct http_response {
-    long status;   /* 0 when the request failed at the transport level */
-    char *body;    /* NUL-terminated, owned */
+    long status; /* 0 when the request failed at the transport level */
+    char *body;  /* NUL-terminated, owned */
     size_t len;
-    json_t *json;  /* parsed when Content-Type is JSON (or problem+json), owned */
-    char *headers; /* raw header block of the final response, owned */
+    json_t *json;          /* parsed when Content-Type is JSON (or problem+json), owned */
+    char *headers;         /* raw header block of the final response, owned */
     char header_buf[1024]; /* storage behind http_header's result */
 };
 
 /* Sends one request to 127.0.0.1:<port><path>. headers: "Name: value" strings,
  * NULL-terminated (may be NULL). body may be NULL (then len is ignored). Returns 0 when
  * a response arrived (any status), -1 on transport error. out must be cleaned up. */
-int http_do(struct sluice_proc *p, const char *method, const char *path,
-            const char *const *headers, const char *body, size_t len,
-            struct http_response *out);
+int http_do(struct sluice_proc *p, const char *method, const char *path, const char *const *headers,
+            const char *body, size_t len, struct http_response *out);
 /* Same, to an explicit port (e.g. after the process stopped). */
 int http_do_port(int port, const char *method, const char *path, const char *const *headers,
                  const char *body, size_t len, struct http_response *out);
@@ -140,8 +139,8 @@ char *test_login(struct sluice_proc *p, const char *user, const char *pass);
  * environment plus extra_env, in workdir (NULL: inherit), capturing stdout+stderr into
  * *output (malloc'd, may be NULL). Returns the exit status (128+sig if killed, -1 on
  * failure to run). Times out after 120 s. */
-int run_sluice_cli(const char *database_url, const char *const *args,
-                   const char *const *extra_env, char **output);
+int run_sluice_cli(const char *database_url, const char *const *args, const char *const *extra_env,
+                   char **output);
 int run_sluice_cli_in(const char *database_url, const char *const *args,
                       const char *const *extra_env, const char *workdir, bool base_env,
                       char **output);

@@ -24,8 +24,8 @@ static void expect_refused(const char *kv, const char *key, const char *value,
     int rc = run_sluice_cli("postgresql://nobody@127.0.0.1:1/none", args, env, &out);
     if (rc != 2) fail_msg("%s: serve exited %d, expected 2:\n%s", kv, rc, out);
     if (!strstr(out, key) || !strstr(out, value) || !strstr(out, expected))
-        fail_msg("%s: the message should name %s, \"%s\" and \"%s\":\n%s", kv, key, value,
-                 expected, out);
+        fail_msg("%s: the message should name %s, \"%s\" and \"%s\":\n%s", kv, key, value, expected,
+                 out);
     free(out);
 }
 
@@ -71,8 +71,8 @@ static void dotenv_read_and_env_wins(void **state) {
     /* With LOG_LEVEL in the environment, the environment wins. */
     static const char *const env[] = {"LOG_LEVEL=info", NULL};
     rc = run_sluice_cli_in(NULL, args, env, dir, false, &out);
-    if (rc != 0) fail_msg("config check with LOG_LEVEL=info in the environment: exit %d:\n%s",
-                          rc, out);
+    if (rc != 0)
+        fail_msg("config check with LOG_LEVEL=info in the environment: exit %d:\n%s", rc, out);
     free(out);
     remove_tree(dir);
     free(dir);

@@ -20,8 +20,7 @@ static struct sluice_proc *proc;
 static int group_setup(void **state) {
     (void)state;
     if (testdb_create(&db) != 0) return -1;
-    static const char *const env[] = {"CORS_ORIGINS=http://app.example, https://ops.example",
-                                      NULL};
+    static const char *const env[] = {"CORS_ORIGINS=http://app.example, https://ops.example", NULL};
     proc = sluice_start(db.url, env);
     return proc ? 0 : -1;
 }

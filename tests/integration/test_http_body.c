@@ -38,10 +38,10 @@ static int group_teardown(void **state) {
     return rc == 0 ? 0 : -1;
 }
 
-#define assert_problem(r, status, slug)                                                      \
-    do {                                                                                     \
-        const char *why_ = problem_check((r), (status), (slug));                            \
-        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                           \
+#define assert_problem(r, status, slug)                                                            \
+    do {                                                                                           \
+        const char *why_ = problem_check((r), (status), (slug));                                   \
+        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                                  \
     } while (0)
 
 static long vm_rss_kib(pid_t pid) {
@@ -114,8 +114,8 @@ static void too_large_chunked(void **state) {
     long rss_after = vm_rss_kib(sluice_pid(proc));
     assert_true(rss_before > 0 && rss_after > 0);
     if (rss_after - rss_before > 16 * 1024)
-        fail_msg("server RSS grew by %ld KiB while a 32 MiB body was refused", rss_after -
-                                                                                  rss_before);
+        fail_msg("server RSS grew by %ld KiB while a 32 MiB body was refused",
+                 rss_after - rss_before);
     /* The server is fine afterwards. */
     assert_int_equal(http_get(proc, "/healthz", &r), 0);
     assert_int_equal(r.status, 200);
@@ -169,8 +169,7 @@ static void malformed_json(void **state) {
     http_response_cleanup(&r);
 
     static const char trailing[] = "{\"username\": \"x\"} garbage";
-    assert_int_equal(http_do(proc, "POST", "/users/", hdr, trailing, sizeof trailing - 1, &r),
-                     0);
+    assert_int_equal(http_do(proc, "POST", "/users/", hdr, trailing, sizeof trailing - 1, &r), 0);
     assert_problem(&r, 400, "invalid-json");
     assert_int_equal(json_integer_value(json_object_get(r.json, "line")), 1);
     http_response_cleanup(&r);

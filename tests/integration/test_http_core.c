@@ -34,10 +34,10 @@ static int group_teardown(void **state) {
     return rc == 0 ? 0 : -1;
 }
 
-#define assert_problem(r, status, slug)                                                      \
-    do {                                                                                     \
-        const char *why_ = problem_check((r), (status), (slug));                            \
-        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                           \
+#define assert_problem(r, status, slug)                                                            \
+    do {                                                                                           \
+        const char *why_ = problem_check((r), (status), (slug));                                   \
+        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                                  \
     } while (0)
 
 static void assert_nosniff(struct http_response *r) {
@@ -74,8 +74,8 @@ static void trailing_slash_equivalent(void **state) {
         assert_int_equal(http_get(proc, paths[i], &a), 0);
         assert_int_equal(http_get(proc, slashed, &b), 0);
         assert_int_equal(a.status, 200);
-        if (b.status != 200) fail_msg("%s answered %ld, %s answered 200", slashed, b.status,
-                                      paths[i]);
+        if (b.status != 200)
+            fail_msg("%s answered %ld, %s answered 200", slashed, b.status, paths[i]);
         assert_non_null(a.json);
         assert_non_null(b.json);
         assert_true(json_equal(a.json, b.json));
@@ -112,7 +112,8 @@ static void metrics_prometheus(void **state) {
         "sluice_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
         "status=\"404\"",
         "# TYPE sluice_http_request_duration_seconds histogram",
-        "sluice_http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",le=\"+Inf\"}",
+        "sluice_http_request_duration_seconds_bucket{method=\"GET\",route=\"/"
+        "healthz\",le=\"+Inf\"}",
         "sluice_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"}",
         "sluice_db_connections",
         "sluice_build_info{version=\"",
@@ -120,8 +121,8 @@ static void metrics_prometheus(void **state) {
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (!contains(r.body, want[i])) fail_msg("/metrics lacks %s:\n%s", want[i], r.body);
     /* The /healthz counter is a positive integer. */
-    const char *line =
-        strstr(r.body, "sluice_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}");
+    const char *line = strstr(
+        r.body, "sluice_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}");
     assert_non_null(line);
     long n = strtol(strchr(line, '}') + 1, NULL, 10);
     assert_true(n >= 1);
@@ -179,8 +180,8 @@ static void not_found_problem(void **state) {
     assert_int_equal(http_get(proc, "/definitely/not/here", &r), 0);
     assert_problem(&r, 404, "not-found");
     assert_nosniff(&r);
-    assert_true(contains(json_string_value(json_object_get(r.json, "detail")),
-                         "/definitely/not/here"));
+    assert_true(
+        contains(json_string_value(json_object_get(r.json, "detail")), "/definitely/not/here"));
     http_response_cleanup(&r);
 }
 
@@ -296,8 +297,7 @@ static void request_id_invalid_replaced(void **state) {
     longid[150] = '\0';
     char longhdr[256];
     snprintf(longhdr, sizeof longhdr, "X-Request-Id: %s", longid);
-    const char *bad[] = {"X-Request-Id: <script>alert(1)</script>", "X-Request-Id: a b",
-                         longhdr};
+    const char *bad[] = {"X-Request-Id: <script>alert(1)</script>", "X-Request-Id: a b", longhdr};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *hdr[] = {bad[i], NULL};
         struct http_response r;

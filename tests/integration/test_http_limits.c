@@ -266,10 +266,8 @@ static void head_beyond_connection_memory(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(event_thread_never_blocks),
-        cmocka_unit_test(full_queue_answers_503),
-        cmocka_unit_test(idle_connection_timeout),
-        cmocka_unit_test(connection_limit),
+        cmocka_unit_test(event_thread_never_blocks),     cmocka_unit_test(full_queue_answers_503),
+        cmocka_unit_test(idle_connection_timeout),       cmocka_unit_test(connection_limit),
         cmocka_unit_test(head_beyond_connection_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

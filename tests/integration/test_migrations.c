@@ -83,8 +83,8 @@ static void status_pending_then_applied(void **state) {
     static const char *const apply_args[] = {"migrate", NULL};
     char *out = NULL;
     int rc = run_sluice_cli(db.url, status_args, NULL, &out);
-    if (rc != 3) fail_msg("migrate --status on a fresh database: exit %d, expected 3:\n%s", rc,
-                          out);
+    if (rc != 3)
+        fail_msg("migrate --status on a fresh database: exit %d, expected 3:\n%s", rc, out);
     for (size_t i = 0; i < n; i++)
         if (!has_line(out, "pending", names[i])) fail_msg("%s not pending in:\n%s", names[i], out);
     char count[64];

@@ -1,8 +1,8 @@
 /* test_readyz_pg: PostgreSQL stopped under a running server (SLUICE_TEST_PG_CTL, which
  * controls the server of SLUICE_TEST_PG_ADMIN_URL): /readyz turns 503 problem+json,
- * database routes (GET /users/ with a valid token) answer 503 database-unavailable, the process stays up and /healthz
- * keeps answering; once PostgreSQL is back /readyz is 200 again on every worker.
- * Registered RUN_SERIAL: it stops the shared test PostgreSQL. Exits 77 (skipped) when
+ * database routes (GET /users/ with a valid token) answer 503 database-unavailable, the process
+ * stays up and /healthz keeps answering; once PostgreSQL is back /readyz is 200 again on every
+ * worker. Registered RUN_SERIAL: it stops the shared test PostgreSQL. Exits 77 (skipped) when
  * SLUICE_TEST_PG_CTL is not set. The group owns the database and the process; the
  * PostgreSQL server is always started again in teardown. */
 #include "harness.h"
