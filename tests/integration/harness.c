@@ -145,6 +145,62 @@ char *read_file_all(const char *path, size_t *len) {
     return buf;
 }
 
+/* ---- leftovers ---------------------------------------------------------------------
+ * A failed cmocka assertion jumps out of a test without its clean-up: the processes and
+ * databases still registered here are killed and dropped when the program exits. */
+
+#define MAX_LEFTOVERS 64
+static pthread_mutex_t leftovers_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t live_pids[MAX_LEFTOVERS];
+static char live_dbs[MAX_LEFTOVERS][64];
+static pthread_once_t leftovers_once = PTHREAD_ONCE_INIT;
+static void drop_db_named(const char *name);
+
+static void clean_leftovers(void) {
+    for (size_t i = 0; i < MAX_LEFTOVERS; i++) {
+        if (live_pids[i] > 0) {
+            kill(live_pids[i], SIGKILL);
+            waitpid(live_pids[i], NULL, 0);
+            live_pids[i] = 0;
+        }
+    }
+    for (size_t i = 0; i < MAX_LEFTOVERS; i++) {
+        if (live_dbs[i][0]) {
+            drop_db_named(live_dbs[i]);
+            live_dbs[i][0] = '\0';
+        }
+    }
+}
+
+static void register_atexit(void) { atexit(clean_leftovers); }
+
+static void track_pid(pid_t pid, bool add) {
+    pthread_once(&leftovers_once, register_atexit);
+    pthread_mutex_lock(&leftovers_lock);
+    for (size_t i = 0; i < MAX_LEFTOVERS; i++) {
+        if (add ? live_pids[i] == 0 : live_pids[i] == pid) {
+            live_pids[i] = add ? pid : 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&leftovers_lock);
+}
+
+static void track_db(const char *name, bool add) {
+    pthread_once(&leftovers_once, register_atexit);
+    pthread_mutex_lock(&leftovers_lock);
+    for (size_t i = 0; i < MAX_LEFTOVERS; i++) {
+        if (add ? live_dbs[i][0] == '\0' : strcmp(live_dbs[i], name) == 0) {
+            if (add)
+                snprintf(live_dbs[i], sizeof live_dbs[i], "%s", name);
+            else
+                live_dbs[i][0] = '\0';
+            break;
+        }
+    }
+    pthread_mutex_unlock(&leftovers_lock);
+}
+
 /* ---- databases ------------------------------------------------------------------- */
 
 static const char *admin_url(void) {
@@ -212,14 +268,20 @@ int testdb_create(struct test_db *db) {
         db->name[0] = '\0';
         return -1;
     }
+    track_db(db->name, true);
     return 0;
+}
+
+static void drop_db_named(const char *name) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
+    admin_exec(sql);
 }
 
 void testdb_drop(struct test_db *db) {
     if (!db || !db->name[0]) return;
-    char sql[256];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", db->name);
-    admin_exec(sql);
+    drop_db_named(db->name);
+    track_db(db->name, false);
     db->name[0] = '\0';
 }
 
@@ -362,6 +424,7 @@ bool sluice_alive(struct sluice_proc *p) {
     if (r == p->pid) {
         p->reaped = true;
         p->status = decode_status(st);
+        track_pid(p->pid, false);
         return false;
     }
     return true;
@@ -431,6 +494,7 @@ struct sluice_proc *sluice_start_in(const char *database_url, const char *const 
         free(p);
         return NULL;
     }
+    track_pid(p->pid, true);
     if (!wait_ready) return p;
     double deadline = now_ms() + 20000.0;
     while (now_ms() < deadline) {
@@ -474,6 +538,7 @@ int sluice_stop_timeout(struct sluice_proc *p, int sig, int timeout_s) {
         waitpid(p->pid, NULL, 0);
         rc = -1;
     }
+    track_pid(p->pid, false);
     free(p);
     return rc;
 }

@@ -10,7 +10,9 @@
  *
  * Memory: structs returned by the start functions are owned by the caller and released by the
  * matching stop/cleanup; strings returned as `char *` are malloc'd and freed by the
- * caller; const-char-pointer results are borrowed (see each function). */
+ * caller; const-char-pointer results are borrowed (see each function). Servers and
+ * databases a failed assertion left behind are killed and dropped when the program
+ * exits (atexit). */
 #ifndef SLUICE_TEST_HARNESS_H
 #define SLUICE_TEST_HARNESS_H
 
