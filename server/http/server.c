@@ -344,7 +344,7 @@ static void answer_options(struct http_server *s, struct request *req) {
     char allow[128];
     router_allow(s->opts.routes, s->opts.nroutes, req->path, allow, sizeof allow);
     if (!allow[0]) {
-        reply_problem(req, PROBLEM_NOT_FOUND, "no resource at %s", req->path);
+        reply_problem(req, PROBLEM_NOT_FOUND, "no resource at %.200s", req->path);
         return;
     }
     reply_bytes(req, 204, NULL, "", 0, true);
@@ -382,7 +382,7 @@ static bool on_headers(struct http_server *s, struct request *req, const char *u
     struct route_match m;
     switch (router_match(s->opts.routes, s->opts.nroutes, req->method, url, &m)) {
     case ROUTER_NOT_FOUND:
-        reply_problem(req, PROBLEM_NOT_FOUND, "no resource at %s", url);
+        reply_problem(req, PROBLEM_NOT_FOUND, "no resource at %.200s", url);
         return true;
     case ROUTER_METHOD_NOT_ALLOWED: {
         char allow[128];
@@ -468,7 +468,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     size_t route_index = req->route ? (size_t)(req->route - s->opts.routes) : s->opts.nroutes;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && status == 0) status = 499;
     metrics_observe(route_index, status, dt);
-    log_access(req->method, req->route ? req->route->pattern : req->path, status, req->reply.len,
+    char shown[208];
+    snprintf(shown, sizeof shown, "%.200s", req->path);
+    log_access(req->method, req->route ? req->route->pattern : shown, status, req->reply.len,
                dt * 1000.0, req->request_id, req->client_addr);
     request_free(req);
     atomic_fetch_sub(&s->in_flight, 1);
@@ -517,7 +519,10 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    size_t memory = (size_t)opts->max_header_bytes * 2 + 32768;
+    /* Room for a head well beyond MAX_HEADER_BYTES, so that sluice itself answers 414/431
+     * as problem+json; only heads beyond this (8x) get libmicrohttpd's own HTML answer.
+     * The pool is mmap'd: untouched pages cost nothing. */
+    size_t memory = (size_t)opts->max_header_bytes * 8 + 65536;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
