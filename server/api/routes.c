@@ -21,6 +21,18 @@ static const struct route routes[] = {
     {"GET", "/users/{id}", api_users_get, ROLE_ADMIN, 0},
     {"PATCH", "/users/{id}", api_users_update, ROLE_ADMIN, ROUTE_JSON_BODY},
     {"DELETE", "/users/{id}", api_users_delete, ROLE_ADMIN, 0},
+    {"GET", "/centres", api_centres_list, ROLE_VIEWER, 0},
+    {"POST", "/centres", api_centres_create, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/centres/{code}", api_centre_get, ROLE_VIEWER, 0},
+    {"PATCH", "/centres/{code}", api_centre_patch, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/centres/{code}/kpis", api_centre_kpis, ROLE_VIEWER, 0},
+    {"GET", "/kpis", api_kpis_compare, ROLE_VIEWER, 0},
+    {"GET", "/sessions", api_sessions_list, ROLE_VIEWER, 0},
+    {"GET", "/sessions/{id}", api_session_get, ROLE_VIEWER, 0},
+    {"GET", "/sessions/{id}/pieces", api_session_pieces, ROLE_VIEWER, 0},
+    {"GET", "/commandes-volets", api_orders_list, ROLE_VIEWER, 0},
+    {"POST", "/commandes-volets", api_orders_create, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/commandes-volets/{numero}", api_order_get, ROLE_VIEWER, 0},
 };
 
 const struct route *api_routes(size_t *count) {

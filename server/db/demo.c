@@ -1,6 +1,6 @@
 /* demo: the demo data set, generated in SQL; see demo.h. The statements below run in
  * order in one transaction under an advisory lock (two servers starting together seed
- * once). Pseudo-random values come from md5 of a key (session id, piece number, what
+ * once). Pseudo-random values come from a hash of a key (session id, piece number, what
  * is drawn), so a given session always gets the same figures. Working tables are
  * temporary and dropped at commit. */
 #include "db/demo.h"
@@ -11,8 +11,8 @@
 
 #define DEMO_LOCK_KEY "7303390104"
 
-/* A deterministic number in [0, 1) drawn from a text key. */
-#define RND(key) "(('x' || substr(md5(" key "), 1, 8))::bit(32)::bigint / 4294967296.0)"
+/* A deterministic number in [0, 1) drawn from a text key (PostgreSQL's own text hash). */
+#define RND(key) "((hashtext(" key ")::bigint + 2147483648) / 4294967296.0)"
 
 static const char *const sql_centres =
     "INSERT INTO centre_usinage (code, nom, type_cu, description, log_folder, time_zone)"
@@ -60,52 +60,46 @@ static const char *const sql_sessions =
     " UPDATE demo_session d SET session_id = ins.id FROM ins"
     " WHERE ins.centre_usinage_id = d.centre_id AND ins.date_production = d.day";
 
+/* clang-format off */
 /* One row per piece: its cycle, the wait and the stop just before it, and (running sums
  * over the day) when it was done. Breaks fall at a third and two thirds of the day. */
-static const char
-    *const sql_pieces =
-        "CREATE TEMP TABLE demo_piece ON COMMIT DROP AS"
-        " WITH s AS ("
-        "  SELECT d.*, ((d.day + d.shift_start) AT TIME ZONE d.time_zone)"
-        "   + make_interval(secs => floor(" RND(
-            "d.session_id || 'start'") " * 1200)) AS started,"
-                                       "   greatest(20, floor(d.shift_minutes * 60 * 0.8 / "
-                                       "((d.cycle_min + d.cycle_max) / 2)"
-                                       "   * (0.85 + 0.25 * " RND(
-                                           "d.session_id || 'n'") ")))::int AS n,"
-                                                                  "   20 + floor(" RND("d.session_"
-                                                                                       "id || "
-                                                                                       "'batch'") " * 21)::int AS batch"
-                                                                                                  "  FROM demo_session d),"
-                                                                                                  " p AS ("
-                                                                                                  "  SELECT s.session_id, s.started, s.n, s.batch, s.refs, s.colours, s.lengths, g AS i,"
-                                                                                                  "   (g - 1) / s.batch AS b,"
-                                                                                                  "   round((s.cycle_min + (s.cycle_max - s.cycle_min) * " RND(
-                                                                                                      "s.session_id || 'c' || g") ")::numeric, 1) AS cycle_s,"
-                                                                                                                                  "   CASE WHEN g > 1 AND " RND("s.session_id || 'w' || g") " < 0.06"
-                                                                                                                                                                                            "    THEN round((15 + 225 * " RND("s.session_id || 'wd' || g") ")::numeric, 1)"
-                                                                                                                                                                                                                                                           "    ELSE 0 END AS wait_s,"
-                                                                                                                                                                                                                                                           "   CASE WHEN g > 1 AND (g = s.n / 3 OR g = 2 * s.n / 3)"
-                                                                                                                                                                                                                                                           "    THEN round((900 + 1200 * " RND("s.session_id || 'brk' || g") ")::numeric)"
-                                                                                                                                                                                                                                                                                                                             "    WHEN g > 1 AND " RND("s.session_id || 's' || g") " < 0.004"
-                                                                                                                                                                                                                                                                                                                                                                                   "    THEN round((240 + 900 * " RND("s.session_id || 'sd' || g") ")::numeric)"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                   "    ELSE 0 END AS stop_s"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                   "  FROM s CROSS JOIN LATERAL generate_series(1, s.n) AS g),"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                   " q AS ("
-                                                                                                                                                                                                                                                                                                                                                                                                                                                   "  SELECT p.*, sum(cycle_s + wait_s + stop_s) OVER w AS elapsed,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                   "   refs[1 + floor(" RND("session_id || 'ref' || b") " * array_length(refs, 1))::int]"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "    AS reference,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "   colours[1 + floor(" RND(
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                            "session_id || 'col' || b") " * array_length(colours, 1))::int]"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "    AS couleur,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                        "   lengths[1 + floor(" RND("session_id || 'len' || b") " * array_length(lengths, 1))::int]"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "    AS longueur,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                "   round((450 + 2200 * " RND("session_id || 'cut' || i") ")::numeric, 1) AS cut_mm"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          "  FROM p WINDOW w AS (PARTITION BY session_id ORDER BY i))"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          " SELECT q.*, started + make_interval(secs => elapsed::float8) AS done_at,"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          "  started + make_interval(secs => (elapsed - cycle_s - wait_s - stop_s)::float8)"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          "   AS prev_at"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                                          " FROM q";
+static const char *const sql_pieces =
+    "CREATE TEMP TABLE demo_piece ON COMMIT DROP AS"
+    " WITH s AS ("
+    "  SELECT d.*, ((d.day + d.shift_start) AT TIME ZONE d.time_zone)"
+    "   + make_interval(secs => floor(" RND("d.session_id || 'start'") " * 1200)) AS started,"
+    "   greatest(20, floor(d.shift_minutes * 60 * 0.8 / ((d.cycle_min + d.cycle_max) / 2)"
+    "   * (0.85 + 0.25 * " RND("d.session_id || 'n'") ")))::int AS n,"
+    "   20 + floor(" RND("d.session_id || 'batch'") " * 21)::int AS batch"
+    "  FROM demo_session d),"
+    " p AS ("
+    "  SELECT s.session_id, s.started, s.n, s.batch, s.refs, s.colours, s.lengths, g AS i,"
+    "   (g - 1) / s.batch AS b,"
+    "   round((s.cycle_min + (s.cycle_max - s.cycle_min)"
+    "    * " RND("s.session_id || 'c' || g") ")::numeric, 1) AS cycle_s,"
+    "   CASE WHEN g > 1 AND " RND("s.session_id || 'w' || g") " < 0.06"
+    "    THEN round((15 + 225 * " RND("s.session_id || 'wd' || g") ")::numeric, 1)"
+    "    ELSE 0 END AS wait_s,"
+    "   CASE WHEN g > 1 AND (g = s.n / 3 OR g = 2 * s.n / 3)"
+    "    THEN round((900 + 1200 * " RND("s.session_id || 'brk' || g") ")::numeric)"
+    "    WHEN g > 1 AND " RND("s.session_id || 's' || g") " < 0.004"
+    "    THEN round((240 + 900 * " RND("s.session_id || 'sd' || g") ")::numeric)"
+    "    ELSE 0 END AS stop_s"
+    "  FROM s CROSS JOIN LATERAL generate_series(1, s.n) AS g),"
+    " q AS ("
+    "  SELECT p.*, sum(cycle_s + wait_s + stop_s) OVER w AS elapsed,"
+    "   refs[1 + floor(" RND("session_id || 'ref' || b") " * array_length(refs, 1))::int]"
+    "    AS reference,"
+    "   colours[1 + floor(" RND("session_id || 'col' || b") " * array_length(colours, 1))::int]"
+    "    AS couleur,"
+    "   lengths[1 + floor(" RND("session_id || 'len' || b") " * array_length(lengths, 1))::int]"
+    "    AS longueur,"
+    "   round((450 + 2200 * " RND("session_id || 'cut' || i") ")::numeric, 1) AS cut_mm"
+    "  FROM p WINDOW w AS (PARTITION BY session_id ORDER BY i))"
+    " SELECT q.*, started + make_interval(secs => elapsed::float8) AS done_at,"
+    "  started + make_interval(secs => (elapsed - cycle_s - wait_s - stop_s)::float8)"
+    "   AS prev_at"
+    " FROM q";
 
 static const char *const sql_piece_rows =
     "INSERT INTO piece_production (session_id, numero_piece, timestamp_production, details)"
@@ -137,31 +131,26 @@ static const char *const sql_figures =
     " heure_premiere_piece = f.first_at, heure_derniere_piece = f.last_at,"
     " heure_premier_machine_start = f.started,"
     " heure_dernier_machine_stop = f.last_at"
-    "  + make_interval(secs => floor(300 + 600 * " RND(
-        "s.id || 'end'") ")::float8),"
-                         " total_pieces = f.pieces, duree_production_totale = f.hours,"
-                         " temps_attente = f.wait_h, temps_arret_volontaire = f.stop_h,"
-                         " temps_production_effectif = f.hours - f.wait_h - f.stop_h,"
-                         " taux_occupation = COALESCE(100 * (f.hours - f.wait_h - f.stop_h) / "
-                         "NULLIF(f.hours, 0), 0),"
-                         " taux_attente = COALESCE(100 * f.wait_h / NULLIF(f.hours, 0), 0),"
-                         " taux_arret_volontaire = COALESCE(100 * f.stop_h / NULLIF(f.hours, 0), 0)"
-                         " FROM (SELECT d.session_id,"
-                         "  (SELECT min(x.started) FROM demo_piece x WHERE x.session_id = "
-                         "d.session_id) AS started,"
-                         "  p.first_at, p.last_at, p.pieces,"
-                         "  extract(epoch FROM p.last_at - p.first_at)::float8 / 3600 AS hours,"
-                         "  COALESCE((SELECT sum(a.duree_secondes) FROM periode_attente a"
-                         "   WHERE a.session_id = d.session_id), 0) / 3600 AS wait_h,"
-                         "  COALESCE((SELECT sum(r.duree_secondes) FROM periode_arret r"
-                         "   WHERE r.session_id = d.session_id AND r.timestamp_fin IS NOT NULL), "
-                         "0) / 3600 AS stop_h"
-                         "  FROM demo_session d CROSS JOIN LATERAL (SELECT "
-                         "min(timestamp_production) AS first_at,"
-                         "   max(timestamp_production) AS last_at, count(*) AS pieces FROM "
-                         "piece_production pp"
-                         "   WHERE pp.session_id = d.session_id) p) f"
-                         " WHERE s.id = f.session_id";
+    "  + make_interval(secs => floor(300 + 600 * " RND("s.id || 'end'") ")::float8),"
+    " total_pieces = f.pieces, duree_production_totale = f.hours,"
+    " temps_attente = f.wait_h, temps_arret_volontaire = f.stop_h,"
+    " temps_production_effectif = f.hours - f.wait_h - f.stop_h,"
+    " taux_occupation = COALESCE(100 * (f.hours - f.wait_h - f.stop_h) / NULLIF(f.hours, 0), 0),"
+    " taux_attente = COALESCE(100 * f.wait_h / NULLIF(f.hours, 0), 0),"
+    " taux_arret_volontaire = COALESCE(100 * f.stop_h / NULLIF(f.hours, 0), 0)"
+    " FROM (SELECT d.session_id, st.started, p.first_at, p.last_at, p.pieces,"
+    "  extract(epoch FROM p.last_at - p.first_at)::float8 / 3600 AS hours,"
+    "  COALESCE((SELECT sum(a.duree_secondes) FROM periode_attente a"
+    "   WHERE a.session_id = d.session_id), 0) / 3600 AS wait_h,"
+    "  COALESCE((SELECT sum(r.duree_secondes) FROM periode_arret r"
+    "   WHERE r.session_id = d.session_id AND r.timestamp_fin IS NOT NULL), 0) / 3600 AS stop_h"
+    "  FROM demo_session d"
+    "  JOIN (SELECT session_id, min(started) AS started FROM demo_piece GROUP BY 1) st"
+    "   USING (session_id)"
+    "  CROSS JOIN LATERAL (SELECT min(timestamp_production) AS first_at,"
+    "   max(timestamp_production) AS last_at, count(*) AS pieces FROM piece_production pp"
+    "   WHERE pp.session_id = d.session_id) p) f"
+    " WHERE s.id = f.session_id";
 
 /* The last day of DEM12 ends on a MachineStop that no MachineStart has closed yet. */
 static const char *const sql_open_stop =
@@ -184,17 +173,13 @@ static const char *const sql_orders =
     "  r.stock < 0.25, now(), 'erp'"
     " FROM generate_series(1, 320) AS g"
     " CROSS JOIN LATERAL (VALUES (''), ('A')) AS e(ext)"
-    " CROSS JOIN LATERAL (SELECT " RND(
-        "'st' || g || e.ext") " AS st,"
-                              "  " RND("'age' || g || e.ext") " AS age, " RND(
-                                  "'box' || g") " AS box,"
-                                                "  " RND("'stock' || g") " AS stock, " RND(
-                                                    "'ext' || g") " AS two) AS r"
-                                                                  " WHERE (e.ext = '' OR r.two < "
-                                                                  "0.25)"
-                                                                  "  AND NOT EXISTS (SELECT 1 FROM "
-                                                                  "commandes_volets_roulants)"
-                                                                  " ORDER BY 1, 2";
+    " CROSS JOIN LATERAL (SELECT " RND("'st' || g || e.ext") " AS st,"
+    "  " RND("'age' || g || e.ext") " AS age, " RND("'box' || g") " AS box,"
+    "  " RND("'stock' || g") " AS stock, " RND("'ext' || g") " AS two) AS r"
+    " WHERE (e.ext = '' OR r.two < 0.25)"
+    "  AND NOT EXISTS (SELECT 1 FROM commandes_volets_roulants)"
+    " ORDER BY 1, 2";
+/* clang-format on */
 
 struct step {
     const char *sql;
