@@ -1,0 +1,133 @@
+/* production_util: see production_util.h. */
+#include "production_util.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPERATOR_PASSWORD "operator-password-123"
+#define VIEWER_PASSWORD "viewer-password-1234"
+
+int api_env_start(struct api_env *e, const char *const *extra_env) {
+    memset(e, 0, sizeof *e);
+    if (testdb_create(&e->db) != 0) return -1;
+    e->proc = sluice_start(e->db.url, extra_env);
+    if (!e->proc) return -1;
+    e->admin = test_login(e->proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
+    if (!e->admin) return -1;
+    if (create_user(e->proc, e->admin, "operator1", OPERATOR_PASSWORD, "operator") < 0 ||
+        create_user(e->proc, e->admin, "viewer1", VIEWER_PASSWORD, "viewer") < 0)
+        return -1;
+    e->operator_ = test_login(e->proc, "operator1", OPERATOR_PASSWORD);
+    e->viewer = test_login(e->proc, "viewer1", VIEWER_PASSWORD);
+    return e->operator_ && e->viewer ? 0 : -1;
+}
+
+void api_env_stop(struct api_env *e) {
+    free(e->admin);
+    free(e->operator_);
+    free(e->viewer);
+    if (e->proc) sluice_stop(e->proc, SIGTERM);
+    testdb_drop(&e->db);
+    memset(e, 0, sizeof *e);
+}
+
+void api_call(struct api_env *e, const char *token, const char *method, const char *path,
+              const char *json, long status, struct http_response *r) {
+    if (bearer_do(e->proc, method, path, token, json, r) != 0)
+        fail_msg("%s %s: no response", method, path);
+    if (r->status != status)
+        fail_msg("%s %s: status %ld, expected %ld: %.600s", method, path, r->status, status,
+                 r->body ? r->body : "");
+}
+
+json_t *api_get_json(struct api_env *e, const char *token, const char *path) {
+    struct http_response r;
+    api_call(e, token, "GET", path, NULL, 200, &r);
+    if (!r.json) fail_msg("GET %s: not JSON: %.300s", path, r.body);
+    json_t *body = json_incref(r.json);
+    http_response_cleanup(&r);
+    return body;
+}
+
+void expect_problem(struct api_env *e, const char *token, const char *method, const char *path,
+                    const char *json, long status, const char *slug, const char *field) {
+    struct http_response r;
+    if (bearer_do(e->proc, method, path, token, json, &r) != 0)
+        fail_msg("%s %s: no response", method, path);
+    const char *why = problem_check(&r, status, slug);
+    if (why) fail_msg("%s %s: %s (%ld %.400s)", method, path, why, r.status, r.body);
+    if (field) {
+        const char *got = json_string_value(json_object_get(r.json, "field"));
+        if (!got || strcmp(got, field) != 0)
+            fail_msg("%s %s: field is %s, expected %s (%.400s)", method, path, got ? got : "(none)",
+                     field, r.body);
+    }
+    http_response_cleanup(&r);
+}
+
+void sql_exec(struct api_env *e, const char *sql) {
+    char *v = testdb_query(e->db.url, sql);
+    if (!v) fail_msg("SQL failed: %.300s", sql);
+    free(v);
+}
+
+int walk_pages(struct api_env *e, const char *token, const char *path,
+               void (*visit)(json_t *item, void *arg), void *arg) {
+    char url[4096];
+    snprintf(url, sizeof url, "%s", path);
+    int pages = 0;
+    for (;;) {
+        struct http_response r;
+        api_call(e, token, "GET", url, NULL, 200, &r);
+        pages++;
+        json_t *items = json_object_get(r.json, "items");
+        if (!json_is_array(items)) fail_msg("GET %s: no items", url);
+        size_t i;
+        json_t *item;
+        json_array_foreach(items, i, item) visit(item, arg);
+        json_t *next = json_object_get(r.json, "next_cursor");
+        const char *link = http_header(&r, "Link");
+        if (json_is_null(next)) {
+            if (link) fail_msg("GET %s: Link without next_cursor: %s", url, link);
+            http_response_cleanup(&r);
+            return pages;
+        }
+        const char *cursor = json_string_value(next);
+        if (!cursor || !link) fail_msg("GET %s: next_cursor without Link", url);
+        /* The Link target is the same query with cursor=next_cursor: follow it. */
+        char want[1200];
+        snprintf(want, sizeof want, "cursor=%s>; rel=\"next\"", cursor);
+        if (link[0] != '<' || !strstr(link, want))
+            fail_msg("GET %s: Link %s does not carry next_cursor %s", url, link, cursor);
+        size_t n = (size_t)(strchr(link, '>') - link - 1);
+        if (n >= sizeof url) fail_msg("Link too long");
+        memcpy(url, link + 1, n);
+        url[n] = '\0';
+        http_response_cleanup(&r);
+    }
+}
+
+long long jint(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v)) fail_msg("member %s is not an integer", key);
+    return json_integer_value(v);
+}
+
+const char *jstr(json_t *obj, const char *key) {
+    const char *s = json_string_value(json_object_get(obj, key));
+    if (!s) fail_msg("member %s is not a string", key);
+    return s;
+}
+
+double jnum(json_t *obj, const char *key) {
+    json_t *v = json_object_get(obj, key);
+    if (!json_is_number(v)) fail_msg("member %s is not a number", key);
+    return json_number_value(v);
+}
