@@ -131,3 +131,62 @@ double jnum(json_t *obj, const char *key) {
     if (!json_is_number(v)) fail_msg("member %s is not a number", key);
     return json_number_value(v);
 }
+
+void production_fixture(struct api_env *e) {
+    static const char *const centres[] = {
+        "{\"code\":\"TST\",\"nom\":\"Test\",\"type_cu\":\"PVC\"}",
+        "{\"code\":\"NYC\",\"nom\":\"NY\",\"type_cu\":\"ALU\",\"time_zone\":\"America/New_York\"}",
+        "{\"code\":\"EMPTY\",\"nom\":\"Vide\",\"type_cu\":\"HYBRIDE\"}",
+    };
+    for (size_t i = 0; i < sizeof centres / sizeof centres[0]; i++) {
+        struct http_response r;
+        api_call(e, e->operator_, "POST", "/centres/", centres[i], 201, &r);
+        http_response_cleanup(&r);
+    }
+    sql_exec(e,
+             "INSERT INTO session_production (centre_usinage_id, date_production,"
+             " total_pieces, duree_production_totale, temps_attente, temps_arret_volontaire,"
+             " temps_production_effectif, taux_occupation, taux_attente,"
+             " taux_arret_volontaire, heure_premiere_piece, heure_derniere_piece,"
+             " heure_premier_machine_start, heure_dernier_machine_stop, fichier_log_source)"
+             " SELECT c.id, v.d::date, v.p, v.h, v.w, v.s, v.h - v.w - v.s,"
+             " 100 * (v.h - v.w - v.s) / v.h, 100 * v.w / v.h, 100 * v.s / v.h,"
+             " (v.d || ' 06:00')::timestamp AT TIME ZONE c.time_zone,"
+             " (v.d || ' 06:00')::timestamp AT TIME ZONE c.time_zone + v.h * interval '1 h',"
+             " (v.d || ' 05:55')::timestamp AT TIME ZONE c.time_zone,"
+             " (v.d || ' 06:10')::timestamp AT TIME ZONE c.time_zone + v.h * interval '1 h',"
+             " c.log_folder || '/' || replace(v.d, '-', '') || '.LOG'"
+             " FROM centre_usinage c JOIN (VALUES"
+             " ('TST', '2025-03-03', 100, 8.0, 1.0, 0.5), ('TST', '2025-03-04', 50, 4.0, 0.5, 0.5),"
+             " ('TST', '2025-03-10', 30, 2.0, 0.0, 0.0), ('TST', '2025-04-01', 10, 1.0, 0.25, 0.0),"
+             " ('NYC', '2025-03-04', 20, 2.0, 0.0, 0.0)) AS v(code, d, p, h, w, s)"
+             " ON v.code = c.code ORDER BY c.code DESC, v.d");
+    sql_exec(e, "INSERT INTO piece_production (session_id, numero_piece, timestamp_production,"
+                " details) SELECT s.id, g, s.heure_premiere_piece + (g - 1) * interval '4 min',"
+                " 'piece ' || g FROM session_production s JOIN centre_usinage c"
+                " ON c.id = s.centre_usinage_id, generate_series(1, 100) g"
+                " WHERE c.code = 'TST' AND s.date_production = '2025-03-03'");
+    sql_exec(e, "INSERT INTO job_profil (session_id, reference, longueur, couleur,"
+                " timestamp_debut) SELECT s.id, v.r, v.l, v.c, s.heure_premiere_piece + v.o"
+                " FROM session_production s JOIN centre_usinage c ON c.id = s.centre_usinage_id,"
+                " (VALUES ('7002', 6000.0, NULL, interval '2 h'),"
+                " ('7001', 6500.0, 'Blanc', interval '0')) v(r, l, c, o)"
+                " WHERE c.code = 'TST' AND s.date_production = '2025-03-03'");
+    sql_exec(e, "INSERT INTO periode_attente (session_id, timestamp_debut, timestamp_fin,"
+                " duree_secondes) SELECT s.id, s.heure_premiere_piece + v.o,"
+                " s.heure_premiere_piece + v.o + v.sec * interval '1 s', v.sec"
+                " FROM session_production s JOIN centre_usinage c ON c.id = s.centre_usinage_id"
+                " JOIN (VALUES ('2025-03-03'::date, interval '1 h', 1800.0),"
+                " ('2025-03-03', interval '3 h', 1800.0), ('2025-03-04', interval '1 h', 1800.0),"
+                " ('2025-04-01', interval '10 min', 900.0)) v(d, o, sec)"
+                " ON v.d = s.date_production WHERE c.code = 'TST'");
+    sql_exec(e, "INSERT INTO periode_arret (session_id, timestamp_debut, timestamp_fin,"
+                " duree_secondes) SELECT s.id, s.heure_premiere_piece + interval '4 h',"
+                " s.heure_premiere_piece + interval '4 h 30 min', 1800"
+                " FROM session_production s JOIN centre_usinage c ON c.id = s.centre_usinage_id"
+                " WHERE c.code = 'TST' AND s.date_production = '2025-03-03'");
+    sql_exec(e, "INSERT INTO periode_arret (session_id, timestamp_debut)"
+                " SELECT s.id, s.heure_dernier_machine_stop"
+                " FROM session_production s JOIN centre_usinage c ON c.id = s.centre_usinage_id"
+                " WHERE c.code = 'TST' AND s.date_production = '2025-03-04'");
+}

@@ -46,6 +46,19 @@ void sql_exec(struct api_env *e, const char *sql);
 int walk_pages(struct api_env *e, const char *token, const char *path,
                void (*visit)(json_t *item, void *arg), void *arg);
 
+/* Known production data for the session and KPI tests, created through the API
+ * (centres) and SQL (the rest):
+ *   centre TST (PVC, Europe/Paris) sessions:
+ *     2025-03-03 (Mon): 100 pieces (rows 1..100), 8 h, waits 1 h, stops 0.5 h,
+ *                       2 job profiles, 2 waits, 1 closed stop
+ *     2025-03-04 (Tue): 50 pieces, 4 h, waits 0.5 h, stops 0.5 h, 1 wait, 1 open stop
+ *     2025-03-10 (Mon): 30 pieces, 2 h, no wait, no stop
+ *     2025-04-01 (Tue): 10 pieces, 1 h, waits 0.25 h, no stop, 1 wait
+ *   centre NYC (ALU, America/New_York) session 2025-03-04: 20 pieces, 2 h, nothing else
+ *   centre EMPTY (HYBRIDE) with no session.
+ * Effective hours are duration - waits - stops; rates are consistent with them. */
+void production_fixture(struct api_env *e);
+
 /* Integer and string members (borrowed) of a JSON object, failing when absent. */
 long long jint(json_t *obj, const char *key);
 const char *jstr(json_t *obj, const char *key);
