@@ -83,6 +83,8 @@ static const struct config_key keys[] = {
      "Lease of a running job; renewed while it runs, taken again once expired."},
     {"JOB_RETENTION_DAYS", CONFIG_INT, "30", 1, 3650, NULL, OFF(job_retention_days), false,
      "Days finished jobs and their events are kept."},
+    {"JOB_TEST_KINDS", CONFIG_BOOL, "false", NOLIMIT, OFF(job_test_kinds), false,
+     "Whether the test-only job kinds (test.sleep, test.fail, test.count) exist."},
     {"SCHEDULE_TZ", CONFIG_STRING, "Europe/Paris", NOLIMIT, OFF(schedule_tz), false,
      "Time zone of the cron schedules."},
     {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *", NOLIMIT, OFF(schedules), false,

@@ -44,6 +44,7 @@ struct config {
     long audit_retention_days;
     long job_lease_seconds;
     long job_retention_days;
+    bool job_test_kinds;
     char *schedule_tz;
     char *schedules;
     bool seed_demo;
