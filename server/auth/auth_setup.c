@@ -3,6 +3,7 @@
 
 #include "auth/password.h"
 #include "auth/pii.h"
+#include "core/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,11 @@ int auth_setup(const struct config *c, bool need_jwt, char *err, size_t errlen) 
         snprintf(err, errlen, "Argon2id cannot hash: not enough memory?");
         return -1;
     }
+    char params[64], concurrency[16];
+    password_params(params, sizeof params);
+    snprintf(concurrency, sizeof concurrency, "%d", password_concurrency());
+    log_event(need_jwt ? LOG_INFO : LOG_DEBUG, "password hashing", "params", params, "concurrency",
+              concurrency, (char *)NULL);
     return 0;
 }
 
