@@ -34,6 +34,15 @@ void api_session_pieces(struct request *req);
 void api_orders_list(struct request *req);
 void api_orders_create(struct request *req);
 void api_order_get(struct request *req);
+/* jobs.c */
+void api_jobs_create(struct request *req);
+void api_jobs_list(struct request *req);
+void api_job_get(struct request *req);
+void api_job_events(struct request *req);
+void api_job_cancel(struct request *req);
+/* schedules.c */
+void api_schedules_list(struct request *req);
+void api_schedule_patch(struct request *req);
 /* docs.c */
 void api_openapi(struct request *req);
 void api_docs_page(struct request *req);

@@ -33,6 +33,13 @@ static const struct route routes[] = {
     {"GET", "/commandes-volets", api_orders_list, ROLE_VIEWER, 0},
     {"POST", "/commandes-volets", api_orders_create, ROLE_OPERATOR, ROUTE_JSON_BODY},
     {"GET", "/commandes-volets/{numero}", api_order_get, ROLE_VIEWER, 0},
+    {"POST", "/jobs", api_jobs_create, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/jobs", api_jobs_list, ROLE_VIEWER, 0},
+    {"GET", "/jobs/{id}", api_job_get, ROLE_VIEWER, 0},
+    {"GET", "/jobs/{id}/events", api_job_events, ROLE_VIEWER, 0},
+    {"POST", "/jobs/{id}/cancel", api_job_cancel, ROLE_OPERATOR, 0},
+    {"GET", "/schedules", api_schedules_list, ROLE_VIEWER, 0},
+    {"PATCH", "/schedules/{name}", api_schedule_patch, ROLE_ADMIN, ROUTE_JSON_BODY},
 };
 
 const struct route *api_routes(size_t *count) {

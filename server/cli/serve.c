@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "db/migrate.h"
 #include "http/server.h"
+#include "runtime.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -100,6 +101,11 @@ int cmd_serve(int argc, char **argv) {
         config_cleanup(c);
         return 2;
     }
+    if (jobs_runtime_prepare(c, err, sizeof err) != 0) {
+        fprintf(stderr, "sluice: configuration error: %s\n", err);
+        config_cleanup(c);
+        return 2;
+    }
     if (migrate_scan(c->migrations_dir, &a->migrations, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -139,6 +145,12 @@ int cmd_serve(int argc, char **argv) {
         log_error("%s", err);
         goto out;
     }
+    struct jobs_runtime *jobs = jobs_runtime_start(c, err, sizeof err);
+    if (!jobs) {
+        log_error("%s", err);
+        http_server_stop(server, 0);
+        goto out;
+    }
     char port[16];
     snprintf(port, sizeof port, "%ld", c->http_port);
     log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "version",
@@ -147,7 +159,11 @@ int cmd_serve(int argc, char **argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_event(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", (char *)NULL);
+    /* Jobs stop claiming at once; HTTP and running jobs share the grace period. */
+    jobs_runtime_begin_stop(jobs);
+    double stop_started = request_clock();
     http_server_stop(server, (int)c->shutdown_grace_seconds);
+    jobs_runtime_stop(jobs, (double)c->shutdown_grace_seconds - (request_clock() - stop_started));
     log_event(LOG_INFO, "stopped", (char *)NULL);
     rc = 0;
 out:
