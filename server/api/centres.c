@@ -21,15 +21,17 @@
     " 'time_zone', c.time_zone, 'created_at', sluice_rfc3339(c.created_at),"                       \
     " 'updated_at', sluice_rfc3339(c.updated_at))::text"
 
-/* $1 actif (NULL: any), $2 type_cu (NULL: any), $3 code after which to start, $4 limit.
- * Codes are [A-Z0-9_-] in the C collation, so '' and '~' bound them all. */
+/* $1 the actif values wanted ({true,false}: any), $2 the types wanted, $3 code after
+ * which to start, $4 limit. Codes are [A-Z0-9_-] in the C collation, so '' and '~' bound
+ * them all. No parameter is ever NULL (bench/api runs this text with pgbench, which
+ * cannot send NULL). */
 static struct db_stmt q_list_asc =
     DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
-            " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
+            " WHERE c.actif = ANY($1::boolean[]) AND c.type_cu = ANY($2::text[])"
             " AND c.code > $3::text ORDER BY c.code LIMIT $4::bigint");
 static struct db_stmt q_list_desc =
     DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
-            " WHERE ($1::boolean IS NULL OR c.actif = $1) AND ($2::text IS NULL OR c.type_cu = $2)"
+            " WHERE c.actif = ANY($1::boolean[]) AND c.type_cu = ANY($2::text[])"
             " AND c.code < $3::text ORDER BY c.code DESC LIMIT $4::bigint");
 
 static struct db_stmt q_get =
@@ -61,6 +63,9 @@ static struct db_stmt q_patch =
             " WHERE c.code = $1 RETURNING " CENTRE_JSON);
 
 static const char *const types[] = {"PVC", "ALU", "HYBRIDE", NULL};
+/* The same as PostgreSQL arrays, for the list filter; the last is "any". */
+static const char *const type_sets[] = {"{PVC}", "{ALU}", "{HYBRIDE}", "{PVC,ALU,HYBRIDE}"};
+static const char *const actif_sets[] = {"{false}", "{true}", "{true,false}"};
 
 bool centre_code_normalize(const char *in, char out[CENTRE_CODE_MAX + 1]) {
     size_t n = in ? strlen(in) : 0;
@@ -168,10 +173,8 @@ void api_centres_list(struct request *req) {
         !query_choice(req, "type_cu", types, &type) || !page_parse(req, sorts, 2, &pg))
         return;
     bool asc = pg.sort_index == 0;
-    const char *v[] = {actif < 0 ? NULL
-                       : actif   ? "true"
-                                 : "false",
-                       type < 0 ? NULL : types[type], page_key(&pg, 0, asc ? "" : "~"), pg.fetch};
+    const char *v[] = {actif_sets[actif < 0 ? 2 : actif], type_sets[type < 0 ? 3 : type],
+                       page_key(&pg, 0, asc ? "" : "~"), pg.fetch};
     PGresult *r = db_exec(req->db, asc ? &q_list_asc : &q_list_desc, 4, v);
     if (!r) {
         reply_db_error(req, "list centres");

@@ -40,19 +40,29 @@
     " 'waits', COALESCE(s.waits, 0), 'stops', COALESCE(s.stops, 0),"                               \
     " 'pieces_per_effective_hour', round((s.pieces / NULLIF(s.eff, 0))::numeric, 2)"
 
-/* $1 code, $2 from date, $3 from instant, $4 to date, $5 to instant (NULL when not
- * given), $6 bucket: day, week or month. No row: no such centre. */
+/* The range of centre c from $a (from date), $b (from instant), $c (to date), $d (to
+ * instant): a bound not given is -infinity / infinity, so that no parameter is ever NULL
+ * (bench/api runs this text with pgbench, which cannot send NULL). */
+#define KPI_TO(c_, d)                                                                              \
+    "CASE WHEN " c_ "::date <> 'infinity' THEN " c_ "::date"                                       \
+    " WHEN " d "::timestamptz <> 'infinity' THEN (" d                                              \
+    "::timestamptz AT TIME ZONE c.time_zone)::date"                                                \
+    " ELSE (now() AT TIME ZONE c.time_zone)::date END"
+#define KPI_FROM(a, b, to)                                                                         \
+    "CASE WHEN " a "::date <> '-infinity' THEN " a "::date"                                        \
+    " WHEN " b "::timestamptz <> '-infinity'"                                                      \
+    " THEN (" b "::timestamptz AT TIME ZONE c.time_zone)::date ELSE " to " - 29 END"
+
+/* clang-format off */
+/* $1 code, $2..$5 the range, $6 bucket: day, week or month. No row: no such centre. */
 static struct db_stmt q_centre_kpis = DB_STMT(
     "WITH r AS ("
-    " SELECT c.id, c.code, c.time_zone, d.to_d,"
-    "  COALESCE($2::date, ($3::timestamptz AT TIME ZONE c.time_zone)::date, d.to_d - 29)"
-    "  AS from_d"
-    " FROM centre_usinage c CROSS JOIN LATERAL (SELECT COALESCE($4::date,"
-    "  ($5::timestamptz AT TIME ZONE c.time_zone)::date,"
-    "  (now() AT TIME ZONE c.time_zone)::date) AS to_d) d"
+    " SELECT c.id, c.code, c.time_zone, d.to_d, " KPI_FROM("$2", "$3", "d.to_d") " AS from_d"
+    " FROM centre_usinage c CROSS JOIN LATERAL (SELECT " KPI_TO("$4", "$5") " AS to_d) d"
     " WHERE c.code = $1),"
     " s AS ("
-    " SELECT date_trunc($6::text, sp.date_production::timestamp)::date AS b_start, " KPI_AGGREGATES
+    " SELECT date_trunc($6::text, sp.date_production::timestamp)::date AS b_start, "
+    KPI_AGGREGATES
     " FROM r JOIN session_production sp ON sp.centre_usinage_id = r.id"
     "  AND sp.date_production BETWEEN r.from_d AND r.to_d"
     " GROUP BY 1)"
@@ -60,28 +70,27 @@ static struct db_stmt q_centre_kpis = DB_STMT(
     " 'bucket', $6::text, 'from', r.from_d, 'to', r.to_d,"
     " 'items', COALESCE((SELECT json_agg(json_build_object("
     "  'start', greatest(g.b::date, r.from_d),"
-    "  'end', least((g.b + ('1 ' || $6::text)::interval)::date - 1, r.to_d), " KPI_FIGURES
-    ") ORDER BY g.b)"
+    "  'end', least((g.b + ('1 ' || $6::text)::interval)::date - 1, r.to_d), "
+    KPI_FIGURES ") ORDER BY g.b)"
     "  FROM generate_series(date_trunc($6::text, r.from_d::timestamp), r.to_d::timestamp,"
     "   ('1 ' || $6::text)::interval) AS g(b)"
     "  LEFT JOIN s ON s.b_start = g.b::date), '[]'::json))::text"
     " FROM r");
 
-/* $1..$4 range as above, $5 actif (NULL: any), $6 code after which to start, $7 limit. */
+/* $1..$4 the range as above, $5 the actif values wanted ({true,false}: any), $6 code after
+ * which to start, $7 limit. */
 static struct db_stmt q_compare = DB_STMT(
     "SELECT c.code, json_build_object('centre', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"
-    " 'actif', c.actif, 'time_zone', c.time_zone, 'from', d.from_d, 'to', d.to_d, " KPI_FIGURES
-    ")::text"
+    " 'actif', c.actif, 'time_zone', c.time_zone, 'from', d.from_d, 'to', d.to_d, "
+    KPI_FIGURES ")::text"
     " FROM centre_usinage c"
-    " CROSS JOIN LATERAL (SELECT COALESCE($3::date,"
-    "  ($4::timestamptz AT TIME ZONE c.time_zone)::date,"
-    "  (now() AT TIME ZONE c.time_zone)::date) AS to_d) t"
-    " CROSS JOIN LATERAL (SELECT t.to_d, COALESCE($1::date,"
-    "  ($2::timestamptz AT TIME ZONE c.time_zone)::date, t.to_d - 29) AS from_d) d"
+    " CROSS JOIN LATERAL (SELECT " KPI_TO("$3", "$4") " AS to_d) t"
+    " CROSS JOIN LATERAL (SELECT t.to_d, " KPI_FROM("$1", "$2", "t.to_d") " AS from_d) d"
     " CROSS JOIN LATERAL (SELECT " KPI_AGGREGATES " FROM session_production sp"
     "  WHERE sp.centre_usinage_id = c.id AND sp.date_production BETWEEN d.from_d AND d.to_d) s"
-    " WHERE ($5::boolean IS NULL OR c.actif = $5) AND c.code > $6::text"
+    " WHERE c.actif = ANY($5::boolean[]) AND c.code > $6::text"
     " ORDER BY c.code LIMIT $7::bigint");
+/* clang-format on */
 
 static const char *const buckets[] = {"day", "week", "month", NULL};
 
@@ -105,12 +114,13 @@ static bool kpi_range(struct request *req, struct query_time *from, struct query
     return true;
 }
 
-static const char *date_param(const struct query_time *t) {
-    return t->kind == QUERY_TIME_DATE ? t->text : NULL;
+/* The date and instant parameters of a bound; `infinite` for the form not given. */
+static const char *date_param(const struct query_time *t, const char *infinite) {
+    return t->kind == QUERY_TIME_DATE ? t->text : infinite;
 }
 
-static const char *instant_param(const struct query_time *t) {
-    return t->kind == QUERY_TIME_INSTANT ? t->text : NULL;
+static const char *instant_param(const struct query_time *t, const char *infinite) {
+    return t->kind == QUERY_TIME_INSTANT ? t->text : infinite;
 }
 
 void api_centre_kpis(struct request *req) {
@@ -127,10 +137,10 @@ void api_centre_kpis(struct request *req) {
         !kpi_range(req, &from, &to))
         return;
     const char *v[] = {code,
-                       date_param(&from),
-                       instant_param(&from),
-                       date_param(&to),
-                       instant_param(&to),
+                       date_param(&from, "-infinity"),
+                       instant_param(&from, "-infinity"),
+                       date_param(&to, "infinity"),
+                       instant_param(&to, "infinity"),
                        buckets[bucket < 0 ? 0 : bucket]};
     PGresult *r = db_exec(req->db, &q_centre_kpis, 6, v);
     if (!r) {
@@ -154,13 +164,12 @@ void api_kpis_compare(struct request *req) {
     if (!query_check_names(req, allowed, NULL) || !kpi_range(req, &from, &to) ||
         !query_bool(req, "actif", &actif) || !page_parse(req, sorts, 1, &pg))
         return;
-    const char *v[] = {date_param(&from),
-                       instant_param(&from),
-                       date_param(&to),
-                       instant_param(&to),
-                       actif < 0 ? NULL
-                       : actif   ? "true"
-                                 : "false",
+    static const char *const actif_sets[] = {"{false}", "{true}", "{true,false}"};
+    const char *v[] = {date_param(&from, "-infinity"),
+                       instant_param(&from, "-infinity"),
+                       date_param(&to, "infinity"),
+                       instant_param(&to, "infinity"),
+                       actif_sets[actif < 0 ? 2 : actif],
                        page_key(&pg, 0, ""),
                        pg.fetch};
     PGresult *r = db_exec(req->db, &q_compare, 7, v);

@@ -68,7 +68,7 @@ static const char *const sql_pieces =
     " WITH s AS ("
     "  SELECT d.*, ((d.day + d.shift_start) AT TIME ZONE d.time_zone)"
     "   + make_interval(secs => floor(" RND("d.session_id || 'start'") " * 1200)) AS started,"
-    "   greatest(20, floor(d.shift_minutes * 60 * 0.8 / ((d.cycle_min + d.cycle_max) / 2)"
+    "   greatest(20, floor(d.shift_minutes * 60 * 0.7 / ((d.cycle_min + d.cycle_max) / 2)"
     "   * (0.85 + 0.25 * " RND("d.session_id || 'n'") ")))::int AS n,"
     "   20 + floor(" RND("d.session_id || 'batch'") " * 21)::int AS batch"
     "  FROM demo_session d),"
