@@ -254,7 +254,7 @@ static void after_settle(struct worker *w, struct db *db, struct pending *pd,
     if (strcmp(o, "succeeded") == 0) return;
     if (strcmp(o, "retry") == 0 && strcmp(status, "queued") == 0) {
         level = LOG_WARN;
-        snprintf(msg, sizeof msg, "attempt %d of %d failed: %s; retry in %.1f s", pd->s.attempt,
+        snprintf(msg, sizeof msg, "attempt %d of %d failed: %s; retry in %.3f s", pd->s.attempt,
                  pd->max_attempts, pd->s.error ? pd->s.error : "?", pd->s.retry_delay);
     } else if (strcmp(o, "release") == 0 && strcmp(status, "queued") == 0) {
         snprintf(msg, sizeof msg,
