@@ -3,6 +3,8 @@
  * Password hashes never leave the server; email and full name are sealed at rest
  * (auth/pii.h). Changes and their audit rows are written in one transaction. */
 #include "api/handlers.h"
+#include "api/pagination.h"
+#include "api/query_params.h"
 #include "auth/audit.h"
 #include "auth/password.h"
 #include "auth/role.h"
@@ -13,9 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define PAGE_DEFAULT 50
-#define PAGE_MAX 200
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -217,76 +216,31 @@ void api_users_create(struct request *req) {
 
 /* ---- GET /users ---------------------------------------------------------------------- */
 
-static bool single_query(struct request *req, const char *name, const char **value) {
-    size_t n = 0;
-    *value = request_query(req, name, &n);
-    if (n > 1) {
-        reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", name),
-                           "query parameter %s is repeated", name);
-        return false;
-    }
-    return true;
-}
-
-/* The cursor is the base64url of the last id of the previous page: opaque to clients. */
-static void cursor_encode(int64_t last, char out[32]) {
-    char digits[24];
-    snprintf(digits, sizeof digits, "%lld", (long long)last);
-    sodium_bin2base64(out, 32, (const unsigned char *)digits, strlen(digits),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-}
-
-static bool cursor_decode(const char *cursor, int64_t *after) {
-    char digits[24];
-    size_t n = 0;
-    if (sodium_base642bin((unsigned char *)digits, sizeof digits - 1, cursor, strlen(cursor), NULL,
-                          &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
-        return false;
-    digits[n] = '\0';
-    *after = parse_id(digits);
-    return *after > 0;
-}
-
+/* Pages by id with the shared keyset helpers (api/pagination.h): limit, cursor. */
 void api_users_list(struct request *req) {
-    const char *limit_text, *cursor;
-    if (!single_query(req, "limit", &limit_text) || !single_query(req, "cursor", &cursor)) return;
-    int limit = PAGE_DEFAULT;
-    if (limit_text) {
-        int64_t v = parse_id(limit_text);
-        if (v < 1 || v > PAGE_MAX) {
-            reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", "limit"),
-                               "limit must be an integer from 1 to %d", PAGE_MAX);
-            return;
-        }
-        limit = (int)v;
-    }
-    int64_t after = 0;
-    if (cursor && !cursor_decode(cursor, &after)) {
-        reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", "cursor"),
-                           "cursor is not one this server gave (use next_cursor as is)");
-        return;
-    }
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    static const struct page_sort sorts[] = {{"id", 1, {PAGE_KEY_INT}}};
+    struct page pg;
+    if (!query_check_names(req, allowed, NULL) || !page_parse(req, sorts, 1, &pg)) return;
+    int64_t after = strtoll(page_key(&pg, 0, "0"), NULL, 10);
     json_t *items = json_array();
     bool more = false;
-    int rc = user_store_list(req->db, after, limit, items, &more);
+    int rc = user_store_list(req->db, after, (int)pg.limit, items, &more);
     if (rc != USER_OK) {
         json_decref(items);
-        {
-            reply_store_error(req, rc, 0, "listing users");
-            return;
-        }
+        page_cleanup(&pg);
+        reply_store_error(req, rc, 0, "listing users");
+        return;
     }
-    json_t *next = json_null();
-    char link[128] = "";
+    char last[24] = "";
+    const char *next_keys[1] = {last};
     if (more) {
-        json_t *last = json_array_get(items, json_array_size(items) - 1);
-        char c[32];
-        cursor_encode((int64_t)json_integer_value(json_object_get(last, "id")), c);
-        next = json_string(c);
-        snprintf(link, sizeof link, "</users?limit=%d&cursor=%s>; rel=\"next\"", limit, c);
+        json_t *u = json_array_get(items, json_array_size(items) - 1);
+        snprintf(last, sizeof last, "%lld",
+                 (long long)json_integer_value(json_object_get(u, "id")));
     }
-    reply_json(req, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor", next));
-    if (link[0]) reply_header(req, "Link", link);
+    page_reply(req, &pg, items, more ? next_keys : NULL);
+    page_cleanup(&pg);
 }
 
 /* ---- GET /users/me, GET /users/{id} ----------------------------------------------------- */

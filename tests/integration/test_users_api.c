@@ -266,11 +266,13 @@ static void list_pages(void **state) {
     free(all);
     /* bad parameters name themselves */
     const char *bad[] = {"/users?limit=0",
-                         "/users?limit=201",
+                         "/users?limit=1001",
                          "/users?limit=abc",
                          "/users?limit=1&limit=2",
                          "/users?cursor=%27%20OR%201%3D1--",
-                         "/users?cursor=AAAA"};
+                         "/users?cursor=AAAA",
+                         "/users?role=admin",
+                         "/users?sort=id"};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         struct http_response r;
         call("GET", bad[k], NULL, &r);
