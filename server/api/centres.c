@@ -22,8 +22,8 @@
     " 'updated_at', sluice_rfc3339(c.updated_at))::text"
 
 /* $1 the actif values wanted ({true,false}: any), $2 the types wanted, $3 code after
- * which to start, $4 limit. Codes are [A-Z0-9_-] in the C collation, so '' and '~' bound
- * them all. No parameter is ever NULL (bench/api runs this text with pgbench, which
+ * which to start, $4 limit. Codes are [A-Z0-9_-] starting with [A-Z0-9], in the C
+ * collation, so '-' and '~' bound them all. No parameter is ever NULL (bench/api runs this text with pgbench, which
  * cannot send NULL). */
 static struct db_stmt q_list_asc =
     DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
@@ -174,7 +174,7 @@ void api_centres_list(struct request *req) {
         return;
     bool asc = pg.sort_index == 0;
     const char *v[] = {actif_sets[actif < 0 ? 2 : actif], type_sets[type < 0 ? 3 : type],
-                       page_key(&pg, 0, asc ? "" : "~"), pg.fetch};
+                       page_key(&pg, 0, asc ? "-" : "~"), pg.fetch};
     PGresult *r = db_exec(req->db, asc ? &q_list_asc : &q_list_desc, 4, v);
     if (!r) {
         reply_db_error(req, "list centres");

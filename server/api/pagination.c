@@ -249,6 +249,29 @@ void page_reply_result(struct request *req, const struct page *p, const PGresult
     free(items.data);
 }
 
+void page_reply_rows(struct request *req, const struct page *p, const PGresult *r, int first,
+                     const struct json_col *cols, size_t ncols, const int *key_cols) {
+    int rows = PQntuples(r);
+    int shown = rows > p->limit ? (int)p->limit : rows;
+    struct textbuf items = {0};
+    textbuf_printf(&items, "[");
+    for (int i = 0; i < shown; i++) {
+        if (i) textbuf_printf(&items, ",");
+        json_row_append(&items, r, i, first, cols, ncols);
+    }
+    textbuf_printf(&items, "]");
+    const char *keys[PAGE_MAX_KEYS] = {0};
+    bool more = rows > p->limit;
+    for (size_t k = 0; more && k < p->sort->nkeys; k++)
+        keys[k] = PQgetvalue(r, shown - 1, key_cols[k]);
+    if (!items.data) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    page_reply_text(req, p, items.data, items.len, more ? keys : NULL);
+    free(items.data);
+}
+
 void page_reply(struct request *req, const struct page *p, json_t *items,
                 const char *const *next_keys) {
     char *text = json_dumps(items, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -25,6 +25,7 @@
 #ifndef SLUICE_PAGINATION_H
 #define SLUICE_PAGINATION_H
 
+#include "api/json_row.h"
 #include "http/request.h"
 
 #include <jansson.h>
@@ -81,6 +82,11 @@ bool page_cursor_decode(const struct page_sort *sort, const char *cursor, char *
  * take r. */
 void page_reply_result(struct request *req, const struct page *p, const PGresult *r, int json_col,
                        const int *key_cols);
+
+/* Like page_reply_result, each item written from columns first..first+ncols-1 of its
+ * row as described by cols (json_row.h) instead of a JSON column. */
+void page_reply_rows(struct request *req, const struct page *p, const PGresult *r, int first,
+                     const struct json_col *cols, size_t ncols, const int *key_cols);
 
 /* Answers 200 with items (a JSON array of at most limit items; stolen) and next_keys
  * (the keys of the last item when there is a next page, else NULL). */

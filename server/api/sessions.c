@@ -1,6 +1,7 @@
 /* sessions: GET /sessions/ (paginated; filters centre, from, to), GET /sessions/{id}
  * (figures, job profiles, waits, stops) and GET /sessions/{id}/pieces (paginated), with
- * their SQL. JSON is built by PostgreSQL; PGresults are cleared before returning.
+ * their SQL. The lists are written as JSON from plain columns (json_row.h), the detail is
+ * built by PostgreSQL; PGresults are cleared before returning.
  *
  * from/to bound the production day: a date (YYYY-MM-DD) compares with date_production;
  * an RFC 3339 instant keeps the sessions whose day, in the centre's time zone, ends
@@ -18,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Figures of session sp of centre c. */
+/* Figures of session sp of centre c, as json_build_object members (GET /sessions/{id}). */
 #define SESSION_FIELDS                                                                             \
     "'id', sp.id, 'centre', c.code, 'date_production', sp.date_production,"                        \
     " 'heure_premiere_piece', sluice_rfc3339(sp.heure_premiere_piece),"                            \
@@ -35,6 +36,39 @@
     " 'taux_arret_volontaire', round(sp.taux_arret_volontaire::numeric, 2),"                       \
     " 'fichier_log_source', sp.fichier_log_source"
 
+/* The same figures as plain columns, for the lists (written as JSON by json_row, see
+ * session_cols): PostgreSQL's json_build_object would cost more than the query. */
+#define SESSION_COLUMNS                                                                            \
+    "sp.id, c.code, to_char(sp.date_production, 'YYYY-MM-DD'),"                                    \
+    " to_json(sp.heure_premiere_piece AT TIME ZONE 'UTC'),"                                        \
+    " to_json(sp.heure_derniere_piece AT TIME ZONE 'UTC'),"                                        \
+    " to_json(sp.heure_premier_machine_start AT TIME ZONE 'UTC'),"                                 \
+    " to_json(sp.heure_dernier_machine_stop AT TIME ZONE 'UTC'),"                                  \
+    " sp.total_pieces, sp.duree_production_totale, sp.temps_attente,"                              \
+    " sp.temps_arret_volontaire, sp.temps_production_effectif, sp.taux_occupation,"                \
+    " sp.taux_attente, sp.taux_arret_volontaire, sp.fichier_log_source"
+
+static const struct json_col session_cols[] = {
+    {"id", JCOL_INT, 0},
+    {"centre", JCOL_TEXT, 0},
+    {"date_production", JCOL_TEXT, 0},
+    {"heure_premiere_piece", JCOL_UTC, 0},
+    {"heure_derniere_piece", JCOL_UTC, 0},
+    {"heure_premier_machine_start", JCOL_UTC, 0},
+    {"heure_dernier_machine_stop", JCOL_UTC, 0},
+    {"total_pieces", JCOL_INT, 0},
+    {"duree_production_totale", JCOL_NUM, 4},
+    {"temps_attente", JCOL_NUM, 4},
+    {"temps_arret_volontaire", JCOL_NUM, 4},
+    {"temps_production_effectif", JCOL_NUM, 4},
+    {"taux_occupation", JCOL_NUM, 2},
+    {"taux_attente", JCOL_NUM, 2},
+    {"taux_arret_volontaire", JCOL_NUM, 2},
+    {"fichier_log_source", JCOL_TEXT, 0},
+};
+/* Keyset columns of the lists: date_production, id. */
+static const int session_keys[] = {2, 0};
+
 /* Day range: $a/$b dates, $c/$d instants (see the file comment). */
 #define SESSION_RANGE(a, b, c_, d)                                                                 \
     " sp.date_production >= " a "::date AND sp.date_production <= " b "::date"                     \
@@ -47,27 +81,23 @@
 /* clang-format off */
 /* All centres: $1..$4 range, $5/$6 keyset (date_production, id), $7 limit. */
 static struct db_stmt q_list_desc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text,"
-    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    "SELECT " SESSION_COLUMNS SESSION_FROM
     " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
     " AND (sp.date_production, sp.id) < ($5::date, $6::bigint)"
     " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $7::bigint");
 static struct db_stmt q_list_asc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text,"
-    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    "SELECT " SESSION_COLUMNS SESSION_FROM
     " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
     " AND (sp.date_production, sp.id) > ($5::date, $6::bigint)"
     " ORDER BY sp.date_production, sp.id LIMIT $7::bigint");
 /* One centre: $1 code, then as above shifted by one. */
 static struct db_stmt q_centre_desc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text,"
-    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    "SELECT " SESSION_COLUMNS SESSION_FROM
     " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
     " AND (sp.date_production, sp.id) < ($6::date, $7::bigint)"
     " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $8::bigint");
 static struct db_stmt q_centre_asc = DB_STMT(
-    "SELECT sp.date_production::text, sp.id::text,"
-    " json_build_object(" SESSION_FIELDS ")::text" SESSION_FROM
+    "SELECT " SESSION_COLUMNS SESSION_FROM
     " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
     " AND (sp.date_production, sp.id) > ($6::date, $7::bigint)"
     " ORDER BY sp.date_production, sp.id LIMIT $8::bigint");
@@ -96,18 +126,23 @@ static struct db_stmt q_get = DB_STMT(
     "   ORDER BY s.timestamp_debut, s.id) FROM periode_arret s WHERE s.session_id = sp.id),"
     "   '[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
 
-#define PIECE_JSON                                                                                 \
-    "json_build_object('id', p.id, 'numero_piece', p.numero_piece,"                                \
-    " 'timestamp_production', sluice_rfc3339(p.timestamp_production),"                             \
-    " 'details', p.details)::text"
+#define PIECE_COLUMNS                                                                              \
+    "p.id, p.numero_piece, to_json(p.timestamp_production AT TIME ZONE 'UTC'), p.details"
+
+static const struct json_col piece_cols[] = {
+    {"id", JCOL_INT, 0},
+    {"numero_piece", JCOL_INT, 0},
+    {"timestamp_production", JCOL_UTC, 0},
+    {"details", JCOL_TEXT, 0},
+};
 
 /* $1 session, $2 numero_piece after which to start, $3 limit. */
 static struct db_stmt q_pieces_asc =
-    DB_STMT("SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+    DB_STMT("SELECT " PIECE_COLUMNS " FROM piece_production p"
             " WHERE p.session_id = $1::bigint AND p.numero_piece > $2::integer"
             " ORDER BY p.numero_piece LIMIT $3::bigint");
 static struct db_stmt q_pieces_desc =
-    DB_STMT("SELECT p.numero_piece::text, " PIECE_JSON " FROM piece_production p"
+    DB_STMT("SELECT " PIECE_COLUMNS " FROM piece_production p"
             " WHERE p.session_id = $1::bigint AND p.numero_piece < $2::integer"
             " ORDER BY p.numero_piece DESC LIMIT $3::bigint");
 
@@ -191,7 +226,8 @@ void api_sessions_list(struct request *req) {
             goto out;
         }
     }
-    page_reply_result(req, &pg, r, 2, (const int[]){0, 1});
+    page_reply_rows(req, &pg, r, 0, session_cols, sizeof session_cols / sizeof session_cols[0],
+                    session_keys);
 out:
     PQclear(r);
     page_cleanup(&pg);
@@ -266,7 +302,8 @@ void api_session_pieces(struct request *req) {
             goto out;
         }
     }
-    page_reply_result(req, &pg, r, 1, (const int[]){0});
+    page_reply_rows(req, &pg, r, 0, piece_cols, sizeof piece_cols / sizeof piece_cols[0],
+                    (const int[]){1});
 out:
     PQclear(r);
     page_cleanup(&pg);
