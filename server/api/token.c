@@ -15,9 +15,9 @@
 #include "auth/password.h"
 #include "auth/user_store.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "http/oauth_reply.h"
 #include "http/reply.h"
-#include "db/db.h"
 
 #include <sodium.h>
 #include <stdio.h>
