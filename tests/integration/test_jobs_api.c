@@ -303,6 +303,44 @@ static void cancel_running(void **state) {
     http_response_cleanup(&r);
 }
 
+/* A worker whose lease was taken (here by hand: another owner, the next attempt) stops
+ * its job and changes nothing: neither its progress nor its end reach the row. */
+static void lost_lease_changes_nothing(void **state) {
+    (void)state;
+    long id = job_post(proc, admin,
+                       "{\"kind\": \"test.sleep\", \"args\": {\"ms\": 4000, "
+                       "\"steps\": 40}}");
+    assert_true(id > 0);
+    assert_true(job_wait_status(db.url, id, "running", 30));
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET lease_owner = 'thief/1/w1', attempt = attempt + 1,"
+             " lease_expires_at = now() + interval '1 hour', progress_done = 0"
+             " WHERE id = %ld AND status = 'running'",
+             id);
+    free(testdb_query(db.url, sql));
+    /* The keeper's next renewal finds the lease gone and the job is asked to stop. */
+    double deadline = now_ms() + 30000;
+    bool noticed = false;
+    while (!noticed && now_ms() < deadline) {
+        char *log = sluice_log_read(proc);
+        noticed = log && strstr(log, "job lease lost: its outcome is discarded");
+        free(log);
+        if (!noticed) pause_ms(50);
+    }
+    assert_true(noticed);
+    char *v = job_column(db.url, id,
+                         "status || ' ' || lease_owner || ' ' || attempt || ' ' || progress_done"
+                         " || ' ' || (result IS NULL) || ' ' || (finished_at IS NULL)");
+    assert_string_equal(v, "running thief/1/w1 2 0 true true");
+    free(v);
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL,"
+             " lease_expires_at = NULL WHERE id = %ld",
+             id);
+    free(testdb_query(db.url, sql));
+}
+
 /* The delay of the "retry in X s" event of attempt n, or -1. */
 static double retry_delay(long id, int attempt) {
     char sql[256];
@@ -471,6 +509,7 @@ int main(void) {
         cmocka_unit_test(dedupe),
         cmocka_unit_test(cancel_queued),
         cmocka_unit_test(cancel_running),
+        cmocka_unit_test(lost_lease_changes_nothing),
         cmocka_unit_test(retries_with_backoff),
         cmocka_unit_test(schedules_api),
         cmocka_unit_test(prune),
