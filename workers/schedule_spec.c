@@ -90,7 +90,10 @@ static int parse_entry(char *entry, size_t index, struct schedule_spec *sp, char
     while (blank(*p)) p++;
     if (*p && *p != '{') {
         const char *next = token(p, tok, sizeof tok);
-        snprintf(sp->kind, sizeof sp->kind, "%s", tok);
+        size_t n = strlen(tok);
+        if (n >= sizeof sp->kind)
+            return bad(err, errlen, index, "%s: the kind name is too long", sp->name);
+        memcpy(sp->kind, tok, n + 1);
         p = next;
         while (blank(*p)) p++;
     } else {
