@@ -112,8 +112,8 @@ static void metrics_prometheus(void **state) {
         "sluice_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
         "status=\"404\"",
         "# TYPE sluice_http_request_duration_seconds histogram",
-        "sluice_http_request_duration_seconds_bucket{method=\"GET\",route=\"/"
-        "healthz\",le=\"+Inf\"}",
+        ("sluice_http_request_duration_seconds_bucket{method=\"GET\",route=\"/"
+         "healthz\",le=\"+Inf\"}"),
         "sluice_http_request_duration_seconds_count{method=\"GET\",route=\"/healthz\"}",
         "sluice_db_connections",
         "sluice_build_info{version=\"",
