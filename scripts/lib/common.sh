@@ -124,8 +124,9 @@ ensure_npm() {
 # ---------------------------------------------------------------------------
 
 build_release() {
-  cmake -S "$SLUICE_ROOT" -B "$SLUICE_ROOT/build" -DCMAKE_BUILD_TYPE=Release
-  cmake --build "$SLUICE_ROOT/build" -j"$(nproc)"
+  cmake -S "$SLUICE_ROOT" -B "$SLUICE_ROOT/build" -DCMAKE_BUILD_TYPE=Release \
+    -DSLUICE_TESTS=OFF
+  cmake --build "$SLUICE_ROOT/build" -j"$(nproc)" --target sluice
 }
 
 build_test() {

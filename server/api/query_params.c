@@ -106,7 +106,8 @@ struct query_date date_add_days(const struct query_date *d, long n) {
 }
 
 void date_format(const struct query_date *d, char out[11]) {
-    snprintf(out, 11, "%04d-%02d-%02d", d->year % 10000, d->month % 100, d->day % 100);
+    snprintf(out, 11, "%04u-%02u-%02u", (unsigned)d->year % 10000u, (unsigned)d->month % 100u,
+             (unsigned)d->day % 100u);
 }
 
 bool parse_instant(const char *s, struct query_time *out) {

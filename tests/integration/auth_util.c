@@ -13,7 +13,7 @@ int token_post(struct sluice_proc *p, const char *body, size_t len, const char *
 
 int auth_header_do(struct sluice_proc *p, const char *method, const char *path,
                    const char *authorization, const char *json, struct http_response *r) {
-    char auth[8192];
+    char auth[8192 + 32];
     const char *hdrs[3] = {NULL, NULL, NULL};
     size_t n = 0;
     if (authorization) {

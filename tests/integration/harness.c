@@ -273,7 +273,7 @@ int testdb_create(struct test_db *db) {
 }
 
 static void drop_db_named(const char *name) {
-    char sql[256];
+    char sql[4200];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", name);
     admin_exec(sql);
 }
