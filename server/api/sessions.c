@@ -69,38 +69,47 @@ static const struct json_col session_cols[] = {
 /* Keyset columns of the lists: date_production, id. */
 static const int session_keys[] = {2, 0};
 
-/* Day range: $a/$b dates, $c/$d instants (see the file comment). */
-#define SESSION_RANGE(a, b, c_, d)                                                                 \
-    " sp.date_production >= " a "::date AND sp.date_production <= " b "::date"                     \
-    " AND ((sp.date_production + 1)::timestamp AT TIME ZONE c.time_zone) > " c_ "::timestamptz"    \
-    " AND (sp.date_production::timestamp AT TIME ZONE c.time_zone) <= " d "::timestamptz"
+/* The keyset bound row ($a date, $b id), the opposite date bound $c and the instants
+ * $d/$e (see the file comment). The from/to dates are folded into the bound row by the
+ * handler (keyset_bound), so each statement has one row comparison and one date
+ * inequality: a pair of date inequalities would look so selective to the planner
+ * (0.5%) that it would sort the whole range instead of reading the index in order. */
+#define SESSION_INSTANTS(d, e)                                                                     \
+    " AND ((sp.date_production + 1)::timestamp AT TIME ZONE c.time_zone) > " d "::timestamptz"     \
+    " AND (sp.date_production::timestamp AT TIME ZONE c.time_zone) <= " e "::timestamptz"
 
 #define SESSION_FROM                                                                               \
     " FROM session_production sp JOIN centre_usinage c ON c.id = sp.centre_usinage_id"
 
+/* The centre of $1, as a value: the planner can then read the (centre, date, id) index in
+ * order (a join on the code would hide that the rows come from one centre). */
+#define SESSION_OF_CENTRE                                                                          \
+    " sp.centre_usinage_id = (SELECT x.id FROM centre_usinage x WHERE x.code = $1) AND"
+
 /* clang-format off */
-/* All centres: $1..$4 range, $5/$6 keyset (date_production, id), $7 limit. */
+/* All centres: $1/$2 bound row, $3 lowest date, $4/$5 instants, $6 limit. */
 static struct db_stmt q_list_desc = DB_STMT(
     "SELECT " SESSION_COLUMNS SESSION_FROM
-    " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
-    " AND (sp.date_production, sp.id) < ($5::date, $6::bigint)"
-    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $7::bigint");
+    " WHERE (sp.date_production, sp.id) < ($1::date, $2::bigint)"
+    " AND sp.date_production >= $3::date" SESSION_INSTANTS("$4", "$5")
+    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $6::bigint");
+/* $3: highest date. */
 static struct db_stmt q_list_asc = DB_STMT(
     "SELECT " SESSION_COLUMNS SESSION_FROM
-    " WHERE" SESSION_RANGE("$1", "$2", "$3", "$4")
-    " AND (sp.date_production, sp.id) > ($5::date, $6::bigint)"
-    " ORDER BY sp.date_production, sp.id LIMIT $7::bigint");
+    " WHERE (sp.date_production, sp.id) > ($1::date, $2::bigint)"
+    " AND sp.date_production <= $3::date" SESSION_INSTANTS("$4", "$5")
+    " ORDER BY sp.date_production, sp.id LIMIT $6::bigint");
 /* One centre: $1 code, then as above shifted by one. */
 static struct db_stmt q_centre_desc = DB_STMT(
     "SELECT " SESSION_COLUMNS SESSION_FROM
-    " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
-    " AND (sp.date_production, sp.id) < ($6::date, $7::bigint)"
-    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $8::bigint");
+    " WHERE" SESSION_OF_CENTRE " (sp.date_production, sp.id) < ($2::date, $3::bigint)"
+    " AND sp.date_production >= $4::date" SESSION_INSTANTS("$5", "$6")
+    " ORDER BY sp.date_production DESC, sp.id DESC LIMIT $7::bigint");
 static struct db_stmt q_centre_asc = DB_STMT(
     "SELECT " SESSION_COLUMNS SESSION_FROM
-    " WHERE c.code = $1 AND" SESSION_RANGE("$2", "$3", "$4", "$5")
-    " AND (sp.date_production, sp.id) > ($6::date, $7::bigint)"
-    " ORDER BY sp.date_production, sp.id LIMIT $8::bigint");
+    " WHERE" SESSION_OF_CENTRE " (sp.date_production, sp.id) > ($2::date, $3::bigint)"
+    " AND sp.date_production <= $4::date" SESSION_INSTANTS("$5", "$6")
+    " ORDER BY sp.date_production, sp.id LIMIT $7::bigint");
 /* clang-format on */
 
 static struct db_stmt q_centre_exists = DB_STMT("SELECT 1 FROM centre_usinage WHERE code = $1");
@@ -148,7 +157,8 @@ static struct db_stmt q_pieces_desc =
 
 static struct db_stmt q_session_exists = DB_STMT("SELECT 1 FROM session_production WHERE id = $1");
 
-/* The bounds of the four range parameters: dates first, then instants. */
+/* The bounds of the range: dates, then instants (±infinity when open). An instant also
+ * bounds the date coarsely: any zone's local date is within a day of the UTC date. */
 struct day_range {
     char from_date[16], to_date[16], from_at[48], to_at[48];
 };
@@ -162,7 +172,6 @@ static void range_bounds(const struct query_time *from, const struct query_time 
     if (from->kind == QUERY_TIME_DATE) {
         snprintf(out->from_date, sizeof out->from_date, "%s", from->text);
     } else if (from->kind == QUERY_TIME_INSTANT) {
-        /* Any zone's local date is within a day of the UTC date. */
         struct query_date d = date_add_days(&from->date, -1);
         date_format(&d, out->from_date);
         snprintf(out->from_at, sizeof out->from_at, "%s", from->text);
@@ -173,6 +182,27 @@ static void range_bounds(const struct query_time *from, const struct query_time 
         struct query_date d = date_add_days(&to->date, 1);
         date_format(&d, out->to_date);
         snprintf(out->to_at, sizeof out->to_at, "%s", to->text);
+    }
+}
+
+/* Orders dates given as YYYY-MM-DD, -infinity or infinity. */
+static int date_cmp(const char *a, const char *b) {
+    int ra = a[0] == '-' ? -1 : a[0] == 'i' ? 1 : 0, rb = b[0] == '-' ? -1 : b[0] == 'i' ? 1 : 0;
+    if (ra != rb || ra != 0) return (ra > rb) - (ra < rb);
+    return strcmp(a, b);
+}
+
+/* The row the page starts after (asc) or before (desc): the cursor's keys, but never on
+ * the far side of the range's own edge, (from, 0) or (to, max). */
+static void keyset_bound(const struct page *pg, bool desc, const struct day_range *b,
+                         const char **date, const char **id) {
+    *date = desc ? b->to_date : b->from_date;
+    *id = desc ? "9223372036854775807" : "0";
+    if (!pg->has_cursor) return;
+    int c = date_cmp(page_key(pg, 0, *date), *date);
+    if (desc ? c <= 0 : c >= 0) { /* same date: the id decides, and the cursor's is inside */
+        *date = page_key(pg, 0, *date);
+        *id = page_key(pg, 1, *id);
     }
 }
 
@@ -195,16 +225,16 @@ void api_sessions_list(struct request *req) {
     struct day_range b;
     range_bounds(&from, &to, &b);
     bool desc = pg.sort_index == 0;
-    const char *key_date = page_key(&pg, 0, desc ? "infinity" : "-infinity");
-    const char *key_id = page_key(&pg, 1, "0");
+    const char *key_date, *key_id;
+    keyset_bound(&pg, desc, &b, &key_date, &key_id);
+    const char *other = desc ? b.from_date : b.to_date;
     PGresult *r;
     if (centre_raw) {
-        const char *v[] = {centre,  b.from_date, b.to_date, b.from_at,
-                           b.to_at, key_date,    key_id,    pg.fetch};
-        r = db_exec(req->db, desc ? &q_centre_desc : &q_centre_asc, 8, v);
+        const char *v[] = {centre, key_date, key_id, other, b.from_at, b.to_at, pg.fetch};
+        r = db_exec(req->db, desc ? &q_centre_desc : &q_centre_asc, 7, v);
     } else {
-        const char *v[] = {b.from_date, b.to_date, b.from_at, b.to_at, key_date, key_id, pg.fetch};
-        r = db_exec(req->db, desc ? &q_list_desc : &q_list_asc, 7, v);
+        const char *v[] = {key_date, key_id, other, b.from_at, b.to_at, pg.fetch};
+        r = db_exec(req->db, desc ? &q_list_desc : &q_list_asc, 6, v);
     }
     if (!r) {
         reply_db_error(req, "list sessions");

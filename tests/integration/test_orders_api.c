@@ -110,6 +110,17 @@ static void filters(void **state) {
     expect_list("/commandes-volets/?modified_from=2025-05-02&modified_to=2025-05-03"
                 "&sort=-date_modification",
                 "2001,1001/A,1002");
+    expect_list("/commandes-volets/?modified_from=2025-05-02&modified_to=2025-05-04"
+                "&sort=date_modification&limit=1",
+                "1002,1001/A,2001,9001");
+    expect_list("/commandes-volets/?modified_to=2025-05-03&sort=-date_modification&limit=1",
+                "2001,1001/A,1002,1001,1003");
+    expect_list("/commandes-volets/?modified_from=2025-05-03&limit=2",
+                "1001/A,2001,50%_1,5001,9001");
+    /* A cursor from outside the range does not lead out of it. */
+    expect_list("/commandes-volets/?modified_from=2025-05-04&sort=date_modification"
+                "&cursor=WyJkYXRlX21vZGlmaWNhdGlvbiIsIjIwMjAtMDEtMDEiLCIxIiwiIl0",
+                "9001,50%_1,5001");
     expect_list("/commandes-volets/?q=00", "1001,1001/A,1002,1003,2001,5001,9001");
     expect_list("/commandes-volets/?q=%25_", "50%_1"); /* LIKE wildcards are literal */
     expect_list("/commandes-volets/?q=_", "50%_1");

@@ -109,6 +109,19 @@ static void date_range(void **state) {
     expect_sessions("/sessions/?from=2025-03-05", "TST 2025-04-01,TST 2025-03-10");
     expect_sessions("/sessions/?to=2025-03-03", "TST 2025-03-03");
     expect_sessions("/sessions/?centre=TST&from=2025-03-04&to=2025-03-04", "TST 2025-03-04");
+    /* Page by page inside a range, both ways (the range's edges start the keyset). */
+    expect_sessions("/sessions/?from=2025-03-04&to=2025-03-10&limit=1",
+                    "TST 2025-03-10,NYC 2025-03-04,TST 2025-03-04");
+    expect_sessions("/sessions/?from=2025-03-04&to=2025-03-10&limit=1&sort=date",
+                    "TST 2025-03-04,NYC 2025-03-04,TST 2025-03-10");
+    expect_sessions("/sessions/?centre=tst&from=2025-03-04&limit=1&sort=date",
+                    "TST 2025-03-04,TST 2025-03-10,TST 2025-04-01");
+    expect_sessions("/sessions/?centre=TST&to=2025-03-10&limit=2",
+                    "TST 2025-03-10,TST 2025-03-04,TST 2025-03-03");
+    /* A cursor from outside the range does not lead out of it. */
+    expect_sessions("/sessions/?from=2025-03-04&to=2025-03-10"
+                    "&cursor=WyItZGF0ZSIsIjIwMjUtMTItMzEiLCIxIl0", /* -date, 2025-12-31, 1 */
+                    "TST 2025-03-10,NYC 2025-03-04,TST 2025-03-04");
 }
 
 /* Paris' 4 March runs from 2025-03-03T23:00Z to 2025-03-04T23:00Z; New York's from
