@@ -177,6 +177,8 @@ static void auth_required(void **state) {
     expect_problem(&env, NULL, "GET", "/centres/C100", NULL, 401, "unauthorized", NULL);
     expect_problem(&env, "not-a-token", "GET", "/centres/", NULL, 401, "unauthorized", NULL);
     expect_problem(&env, NULL, "POST", "/centres/", "{}", 401, "unauthorized", NULL);
+    expect_problem(&env, NULL, "PATCH", "/centres/C100", "{\"nom\":\"x\"}", 401, "unauthorized",
+                   NULL);
     expect_problem(&env, env.viewer, "POST", "/centres/",
                    "{\"code\":\"V1\",\"nom\":\"x\",\"type_cu\":\"PVC\"}", 403, "forbidden", NULL);
     expect_problem(&env, env.viewer, "PATCH", "/centres/C100", "{\"nom\":\"x\"}", 403, "forbidden",
