@@ -1,5 +1,5 @@
-/* json_row: see json_row.h. Appends go through put(), which grows the textbuf the way
- * textbuf_printf does (doubling, from 4 KiB) without a printf per byte run. */
+/* json_row: see json_row.h. Appends go through json_row_put, which grows the textbuf the
+ * way textbuf_printf does (doubling, from 4 KiB) without going through printf. */
 #include "api/json_row.h"
 
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put(struct textbuf *b, const char *s, size_t n) {
+void json_row_put(struct textbuf *b, const char *s, size_t n) {
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
         while (cap < b->len + n + 1) cap *= 2;
@@ -20,6 +20,8 @@ static void put(struct textbuf *b, const char *s, size_t n) {
     b->len += n;
     b->data[b->len] = '\0';
 }
+
+static void put(struct textbuf *b, const char *s, size_t n) { json_row_put(b, s, n); }
 
 void json_row_string(struct textbuf *b, const char *s) {
     static const char hex[] = "0123456789abcdef";
@@ -42,28 +44,84 @@ void json_row_string(struct textbuf *b, const char *s) {
     put(b, "\"", 1);
 }
 
+/* Rounds PostgreSQL's float8 text (e.g. 7.931027777777778, shortest exact form) half
+ * away from zero to `decimals` places, on the digits themselves, into out; trailing zeros
+ * and a trailing point dropped, -0 written 0. Returns the length, or 0 when the text is not
+ * plain [-]digits[.digits] (exponents, NaN, Infinity: the caller falls back to strtod). */
+static size_t round_text(const char *text, int decimals, char *out, size_t outlen) {
+    const char *p = text;
+    bool neg = *p == '-';
+    if (neg) p++;
+    const char *int_start = p;
+    while (*p >= '0' && *p <= '9') p++;
+    size_t int_len = (size_t)(p - int_start);
+    const char *frac = NULL;
+    size_t frac_len = 0;
+    if (*p == '.') {
+        frac = ++p;
+        while (*p >= '0' && *p <= '9') p++;
+        frac_len = (size_t)(p - frac);
+    }
+    if (*p || int_len == 0 || int_len + (size_t)decimals + 3 > outlen || decimals > 15) return 0;
+    /* digits = integer part and the kept decimals, plus one leading slot for a carry */
+    char digits[64];
+    size_t keep = frac_len < (size_t)decimals ? frac_len : (size_t)decimals, n = 0;
+    if (int_len + keep + 1 > sizeof digits) return 0;
+    digits[n++] = '0';
+    memcpy(digits + n, int_start, int_len);
+    n += int_len;
+    if (keep) memcpy(digits + n, frac, keep);
+    n += keep;
+    if (frac_len > keep && frac[keep] >= '5') {
+        size_t i = n;
+        while (i-- > 0) {
+            if (digits[i] == '9') {
+                digits[i] = '0';
+            } else {
+                digits[i]++;
+                break;
+            }
+        }
+    }
+    size_t int_digits = 1 + int_len, start = 0;
+    while (start + 1 < int_digits && digits[start] == '0') start++; /* leading zeros */
+    size_t end = n;
+    while (end > int_digits && digits[end - 1] == '0') end--; /* trailing decimals */
+    bool zero = true;
+    for (size_t i = start; i < end; i++)
+        if (digits[i] != '0') zero = false;
+    size_t o = 0;
+    if (neg && !zero) out[o++] = '-';
+    memcpy(out + o, digits + start, int_digits - start);
+    o += int_digits - start;
+    if (end > int_digits) {
+        out[o++] = '.';
+        memcpy(out + o, digits + int_digits, end - int_digits);
+        o += end - int_digits;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 static void put_number(struct textbuf *b, const char *text, int decimals) {
+    char num[64];
+    size_t n = round_text(text, decimals, num, sizeof num);
+    if (n) {
+        put(b, num, n);
+        return;
+    }
     double v = strtod(text, NULL);
     if (!isfinite(v)) {
         put(b, "null", 4);
         return;
     }
-    char num[64];
-    int n = snprintf(num, sizeof num, "%.*f", decimals, v);
-    if (n <= 0 || (size_t)n >= sizeof num) {
+    int len = snprintf(num, sizeof num, "%.*f", decimals, v);
+    if (len <= 0 || (size_t)len >= sizeof num) {
         put(b, "null", 4);
         return;
     }
-    /* 7.9310 -> 7.931, 8.0000 -> 8, -0.0000 -> 0 */
-    if (memchr(num, '.', (size_t)n)) {
-        while (num[n - 1] == '0') n--;
-        if (num[n - 1] == '.') n--;
-    }
-    if (n == 2 && num[0] == '-' && num[1] == '0') {
-        put(b, "0", 1);
-        return;
-    }
-    put(b, num, (size_t)n);
+    n = round_text(num, decimals, num, sizeof num); /* trims the zeros */
+    put(b, num, n ? n : (size_t)len);
 }
 
 /* to_json of a timestamp is "YYYY-MM-DDTHH:MM:SS[.ffffff]" with its quotes (or

@@ -29,6 +29,9 @@ struct json_col {
 void json_row_append(struct textbuf *b, const PGresult *r, int row, int first,
                      const struct json_col *cols, size_t ncols);
 
+/* Appends n bytes of s (a memcpy; textbuf_printf would format them byte by byte). */
+void json_row_put(struct textbuf *b, const char *s, size_t n);
+
 /* Appends s (NUL-terminated) as a JSON string. */
 void json_row_string(struct textbuf *b, const char *s);
 

@@ -161,41 +161,42 @@ const char *page_key(const struct page *p, size_t i, const char *first_page) {
     return p->has_cursor && i < PAGE_MAX_KEYS && p->after[i] ? p->after[i] : first_page;
 }
 
-/* Percent-encodes everything but RFC 3986's unreserved characters. */
-static void url_encode(struct textbuf *b, const char *s) {
+/* Percent-encodes everything but RFC 3986's unreserved characters (and, for a path,
+ * keeps '/' and the other characters allowed in a path). */
+static void url_encode(struct textbuf *b, const char *s, bool path) {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-            *c == '-' || *c == '_' || *c == '.' || *c == '~')
-            textbuf_printf(b, "%c", *c);
-        else
-            textbuf_printf(b, "%%%c%c", hex[*c >> 4], hex[*c & 15]);
+        bool plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~' ||
+                     (path && strchr("/!$&'()*+,;=:@", *c));
+        if (plain) {
+            json_row_put(b, (const char *)c, 1);
+        } else {
+            char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+            json_row_put(b, esc, 3);
+        }
     }
 }
 
-/* Link: <path?same parameters&cursor=...>; rel="next" */
+/* Link: <path?same parameters&cursor=...>; rel="next" (the path was decoded by
+ * libmicrohttpd: encoded again). */
 static void set_link(struct request *req, const char *cursor) {
     struct textbuf b = {0};
-    textbuf_printf(&b, "<");
-    for (const char *c = req->path; *c; c++) {
-        /* The path was decoded by libmicrohttpd: encode what cannot stand in a URL. */
-        unsigned char u = (unsigned char)*c;
-        if (u <= 0x20 || u >= 0x7f || u == '<' || u == '>' || u == '"' || u == '%' || u == '?' ||
-            u == '#')
-            textbuf_printf(&b, "%%%02X", u);
-        else
-            textbuf_printf(&b, "%c", u);
-    }
+    json_row_put(&b, "<", 1);
+    url_encode(&b, req->path, true);
     char sep = '?';
     for (size_t i = 0; i < req->nquery; i++) {
         if (strcmp(req->query[i].key, "cursor") == 0) continue;
-        textbuf_printf(&b, "%c", sep);
-        url_encode(&b, req->query[i].key);
-        textbuf_printf(&b, "=");
-        url_encode(&b, req->query[i].value);
+        json_row_put(&b, &sep, 1);
+        url_encode(&b, req->query[i].key, false);
+        json_row_put(&b, "=", 1);
+        url_encode(&b, req->query[i].value, false);
         sep = '&';
     }
-    textbuf_printf(&b, "%ccursor=%s>; rel=\"next\"", sep, cursor);
+    json_row_put(&b, &sep, 1);
+    json_row_put(&b, "cursor=", 7);
+    json_row_put(&b, cursor, strlen(cursor));
+    json_row_put(&b, ">; rel=\"next\"", 13);
     if (b.data) reply_header(req, "Link", b.data);
     free(b.data);
 }
@@ -208,11 +209,16 @@ void page_reply_text(struct request *req, const struct page *p, const char *item
         return;
     }
     struct textbuf b = {0};
-    textbuf_printf(&b, "{\"items\":%.*s,\"next_cursor\":", (int)items_len, items_json);
-    if (cursor)
-        textbuf_printf(&b, "\"%s\"}", cursor);
-    else
-        textbuf_printf(&b, "null}");
+    json_row_put(&b, "{\"items\":", 9);
+    json_row_put(&b, items_json, items_len);
+    json_row_put(&b, ",\"next_cursor\":", 15);
+    if (cursor) {
+        json_row_put(&b, "\"", 1);
+        json_row_put(&b, cursor, strlen(cursor));
+        json_row_put(&b, "\"}", 2);
+    } else {
+        json_row_put(&b, "null}", 5);
+    }
     if (!b.data) {
         free(cursor);
         reply_problem(req, PROBLEM_INTERNAL, "out of memory");
@@ -229,14 +235,12 @@ void page_reply_result(struct request *req, const struct page *p, const PGresult
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
     struct textbuf items = {0};
-    textbuf_printf(&items, "[");
+    json_row_put(&items, "[", 1);
     for (int i = 0; i < shown; i++) {
-        textbuf_printf(&items, "%s", i ? "," : "");
-        const char *json = PQgetvalue(r, i, json_col);
-        size_t len = (size_t)PQgetlength(r, i, json_col);
-        textbuf_printf(&items, "%.*s", (int)len, json);
+        if (i) json_row_put(&items, ",", 1);
+        json_row_put(&items, PQgetvalue(r, i, json_col), (size_t)PQgetlength(r, i, json_col));
     }
-    textbuf_printf(&items, "]");
+    json_row_put(&items, "]", 1);
     const char *keys[PAGE_MAX_KEYS] = {0};
     bool more = rows > p->limit;
     for (size_t k = 0; more && k < p->sort->nkeys; k++)
@@ -254,12 +258,12 @@ void page_reply_rows(struct request *req, const struct page *p, const PGresult *
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
     struct textbuf items = {0};
-    textbuf_printf(&items, "[");
+    json_row_put(&items, "[", 1);
     for (int i = 0; i < shown; i++) {
-        if (i) textbuf_printf(&items, ",");
+        if (i) json_row_put(&items, ",", 1);
         json_row_append(&items, r, i, first, cols, ncols);
     }
-    textbuf_printf(&items, "]");
+    json_row_put(&items, "]", 1);
     const char *keys[PAGE_MAX_KEYS] = {0};
     bool more = rows > p->limit;
     for (size_t k = 0; more && k < p->sort->nkeys; k++)

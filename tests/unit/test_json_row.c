@@ -84,6 +84,20 @@ static void numbers_and_nulls(void **state) {
     json_decref(o);
     free(text);
 
+    /* Rounding carries through nines; exponents go through strtod. */
+    const char *c[6] = {"2", "n", "99.99995", "0.995", NULL, NULL};
+    o = render(c, &text);
+    assert_non_null(strstr(text, "\"hours\":100,"));
+    assert_non_null(strstr(text, "\"rate\":1,"));
+    json_decref(o);
+    free(text);
+    const char *e[6] = {"3", "n", "1.5e-05", "-12.345678", NULL, NULL};
+    o = render(e, &text);
+    assert_non_null(strstr(text, "\"hours\":0,"));
+    assert_non_null(strstr(text, "\"rate\":-12.35,"));
+    json_decref(o);
+    free(text);
+
     const char *w[6] = {"1", "n", "NaN", "Infinity", "\"infinity\"", "z"};
     o = render(w, &text);
     assert_true(json_is_null(json_object_get(o, "hours")));
