@@ -423,11 +423,15 @@ static void *keeper_main(void *arg) {
     struct db db;
     db_init(&db, p->url);
     double tick = p->lease / 3.0 < 1.0 ? p->lease / 3.0 : 1.0;
-    double reap_every = p->lease / 2.0 < 5.0 ? p->lease / 2.0 : 5.0, next_reap = 0;
+    double reap_every = p->lease / 2.0 < 2.0 ? p->lease / 2.0 : 2.0, next_reap = 0;
     while (!atomic_load(&p->halt)) {
         double now = mono();
         for (int i = 0; i < p->nworkers; i++) keep_one(p, &p->workers[i], &db, now);
         if (now >= next_reap && !atomic_load(&p->stopping)) {
+            bool analyzed;
+            if (queue_analyze_if_stale(&db, &analyzed) == 0 && analyzed)
+                log_event(LOG_DEBUG, "jobs table analyzed (it grew since its statistics)",
+                          (char *)NULL);
             int reaped = 0;
             if (queue_reap(&db, 100, &reaped) == 0 && reaped > 0)
                 next_reap = now; /* more may be waiting */

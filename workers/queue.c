@@ -264,3 +264,22 @@ int queue_add_event(struct db *db, int64_t id, const char *owner, int attempt, i
     PQclear(r);
     return 0;
 }
+
+static struct db_stmt q_stale = DB_STMT(
+    "SELECT c.reltuples < 0 OR coalesce(s.n_live_tup, 0) > 2 * greatest(c.reltuples, 0) + 1000"
+    " FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid"
+    " WHERE c.oid = 'jobs'::regclass");
+
+int queue_analyze_if_stale(struct db *db, bool *analyzed) {
+    *analyzed = false;
+    PGresult *r = db_exec(db, &q_stale, 0, NULL);
+    if (!r) return -1;
+    bool stale = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!stale) return 0;
+    r = db_exec_sql(db, "ANALYZE jobs", 0, NULL);
+    if (!r) return -1;
+    PQclear(r);
+    *analyzed = true;
+    return 0;
+}

@@ -79,6 +79,12 @@ int queue_reap(struct db *db, int limit, int *reaped);
  * there is no queued job. 0 or -1. */
 int queue_next_due(struct db *db, const char *kinds, double *seconds, bool *none);
 
+/* Runs ANALYZE on jobs when it was never analyzed or has grown a lot since (more than
+ * twice the rows plus 1,000): with statistics that miss a bulk enqueue, the planner
+ * claims with a bitmap scan and a sort of every queued job instead of walking the
+ * claim index, until autovacuum's next analyze. *analyzed tells. 0 or -1. */
+int queue_analyze_if_stale(struct db *db, bool *analyzed);
+
 /* Appends an event to a job's log, keeping its last QUEUE_EVENTS_PER_JOB. With owner
  * not NULL, only while owner holds the lease for attempt. level: enum log_level.
  * 0 (also when nothing was written because the lease is gone) or -1. */
