@@ -23,8 +23,8 @@
 
 /* $1 the actif values wanted ({true,false}: any), $2 the types wanted, $3 code after
  * which to start, $4 limit. Codes are [A-Z0-9_-] starting with [A-Z0-9], in the C
- * collation, so '-' and '~' bound them all. No parameter is ever NULL (bench/api runs this text with pgbench, which
- * cannot send NULL). */
+ * collation, so '-' and '~' bound them all. No parameter is ever NULL (bench/api runs
+ * this text with pgbench, which cannot send NULL). */
 static struct db_stmt q_list_asc =
     DB_STMT("SELECT c.code, " CENTRE_JSON " FROM centre_usinage c"
             " WHERE c.actif = ANY($1::boolean[]) AND c.type_cu = ANY($2::text[])"
