@@ -153,8 +153,8 @@ int cmd_serve(int argc, char **argv) {
     }
     char port[16];
     snprintf(port, sizeof port, "%ld", c->http_port);
-    log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "version",
-              SLUICE_VERSION, (char *)NULL);
+    log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "version", SLUICE_VERSION,
+              (char *)NULL);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
