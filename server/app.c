@@ -3,4 +3,6 @@
 
 static struct app the_app;
 
-struct app *app_get(void) { return &the_app; }
+struct app *app_get(void) {
+    return &the_app;
+}

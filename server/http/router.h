@@ -25,8 +25,8 @@ struct route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/centres/{code}", no trailing slash */
     route_handler handler;
-    int role;            /* enum role */
-    unsigned flags;      /* enum route_flags */
+    int role;       /* enum role */
+    unsigned flags; /* enum route_flags */
 };
 
 #define ROUTER_MAX_PARAMS 4
@@ -51,7 +51,6 @@ enum router_result router_match(const struct route *table, size_t n, const char 
                                 const char *path, struct route_match *m);
 
 /* Writes the methods allowed on path, e.g. "GET, HEAD, POST", to buf. */
-void router_allow(const struct route *table, size_t n, const char *path, char *buf,
-                  size_t buflen);
+void router_allow(const struct route *table, size_t n, const char *path, char *buf, size_t buflen);
 
 #endif

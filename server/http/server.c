@@ -208,12 +208,11 @@ static bool is_json_type(const char *ct) {
 static bool check_content_type(struct request *req) {
     unsigned f = req->route->flags;
     if (f & ROUTE_JSON_BODY && !is_json_type(req->content_type)) {
-        reply_problem_with(req, PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-                           json_pack("{s:s}", "expected", "application/json"),
-                           "Content-Type %s%s%s is not accepted here: send application/json",
-                           req->content_type ? "\"" : "",
-                           req->content_type ? req->content_type : "(none)",
-                           req->content_type ? "\"" : "");
+        reply_problem_with(
+            req, PROBLEM_UNSUPPORTED_MEDIA_TYPE, json_pack("{s:s}", "expected", "application/json"),
+            "Content-Type %s%s%s is not accepted here: send application/json",
+            req->content_type ? "\"" : "", req->content_type ? req->content_type : "(none)",
+            req->content_type ? "\"" : "");
         return false;
     }
     if (f & ROUTE_FORM_BODY &&
@@ -245,8 +244,7 @@ static void reply_too_large(struct http_server *s, struct request *req) {
                        s->opts.max_body_bytes);
 }
 
-static bool append_body(struct http_server *s, struct request *req, const char *data,
-                        size_t len) {
+static bool append_body(struct http_server *s, struct request *req, const char *data, size_t len) {
     if (req->body_too_large) return true;
     if (req->body_len + len > (size_t)s->opts.max_body_bytes) {
         req->body_too_large = true;
@@ -271,17 +269,18 @@ static bool append_body(struct http_server *s, struct request *req, const char *
 
 static bool parse_json_body(struct request *req) {
     if (req->body_len == 0) {
-        reply_problem(req, PROBLEM_INVALID_JSON, "the request body is empty: a JSON document "
-                                                 "is expected");
+        reply_problem(req, PROBLEM_INVALID_JSON,
+                      "the request body is empty: a JSON document "
+                      "is expected");
         return false;
     }
     json_error_t e;
     req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
     if (!req->json) {
-        reply_problem_with(req, PROBLEM_INVALID_JSON,
-                           json_pack("{s:i,s:i,s:i}", "line", e.line, "column", e.column,
-                                     "position", e.position),
-                           "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+        reply_problem_with(
+            req, PROBLEM_INVALID_JSON,
+            json_pack("{s:i,s:i,s:i}", "line", e.line, "column", e.column, "position", e.position),
+            "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
         return false;
     }
     return true;
@@ -392,8 +391,7 @@ static bool on_headers(struct http_server *s, struct request *req, const char *u
                       req->method, url, allow);
         return true;
     }
-    case ROUTER_FOUND:
-        break;
+    case ROUTER_FOUND: break;
     }
     req->route = m.route;
     req->nparams = m.nparams;
@@ -412,9 +410,8 @@ static bool on_headers(struct http_server *s, struct request *req, const char *u
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
     (void)version;
     struct http_server *s = cls;
     struct request *req = *con_cls;
@@ -445,14 +442,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return keep ? MHD_YES : MHD_NO;
         }
         return body_complete(s, req);
-    case ST_REPLY_READY:
-        return send_reply(s, req);
+    case ST_REPLY_READY: return send_reply(s, req);
     case ST_SUSPENDED: /* spurious call while suspended: nothing to do */
         *upload_data_size = 0;
         return MHD_YES;
-    default:
-        *upload_data_size = 0;
-        return MHD_YES;
+    default: *upload_data_size = 0; return MHD_YES;
     }
 }
 
@@ -477,7 +471,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt,
-                                                            va_list ap) {
+                                                             va_list ap) {
     (void)cls;
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -525,12 +519,11 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
     size_t memory = (size_t)opts->max_header_bytes * 8 + 65536;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)opts->connection_timeout, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)opts->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this host?)",
