@@ -171,6 +171,18 @@ static void print_job_line(json_t *job) {
            json_string_value(json_object_get(job, "created_at")));
 }
 
+/* A comma-separated list of job statuses. */
+static bool statuses_valid(const char *list) {
+    static const char *const known[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ","), k = 0;
+        while (k < 5 && !(strlen(known[k]) == n && strncmp(known[k], p, n) == 0)) k++;
+        if (k == 5) return false;
+        if (!p[n]) return true;
+        p += n + 1;
+    }
+}
+
 static int do_list(struct db *db, int argc, char **argv) {
     struct job_filter f = {0};
     long limit = 20;
@@ -184,7 +196,7 @@ static int do_list(struct db *db, int argc, char **argv) {
             f.kind = value;
             i++;
         } else if (strcmp(opt, "--status") == 0 && value && strlen(value) < 100 &&
-                   strspn(value, "abcdefghijklmnopqrstuvwxyz,") == strlen(value)) {
+                   statuses_valid(value)) {
             snprintf(statuses, sizeof statuses, "{%s}", value);
             f.statuses = statuses;
             i++;
