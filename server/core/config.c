@@ -275,3 +275,15 @@ void config_write_help(FILE *out) {
                                  : "(unset)");
     }
 }
+
+void config_write_markdown(FILE *out) {
+    fputs("| key | default | meaning |\n| --- | --- | --- |\n", out);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct config_key *k = &keys[i];
+        const char *def = k->default_value ? k->default_value : "(unset)";
+        if (k->offset == offsetof(struct config, migrations_dir))
+            def = "`migrations/` of the source tree";
+        fprintf(out, "| `%s` | %s%s%s | %s |\n", k->name, *def && *def != '(' ? "`" : "",
+                *def ? def : "(empty)", *def && *def != '(' ? "`" : "", k->help);
+    }
+}

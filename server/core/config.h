@@ -83,6 +83,9 @@ void config_cleanup(struct config *cfg);
 /* Writes `.env.example` (every key, its comment and its default) to out. */
 void config_write_example(FILE *out);
 
+/* Writes the keys as a Markdown table (for the README). */
+void config_write_markdown(FILE *out);
+
 /* Writes a table of keys, defaults and descriptions for `sluice config --help`. */
 void config_write_help(FILE *out);
 
