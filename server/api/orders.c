@@ -185,7 +185,7 @@ void api_orders_list(struct request *req) {
     }
     char *pattern = q ? like_pattern(q) : NULL;
     bool asc = pg.sort_index % 2 == 0, by_date = pg.sort_index >= 2;
-    char range[32];
+    char range[104];
     snprintf(range, sizeof range, "[%s,%s]", from.kind ? from.text : "", to.kind ? to.text : "");
     const char *v[9] = {st.data,
                         stock < 0 ? NULL

@@ -160,7 +160,7 @@ static struct db_stmt q_session_exists = DB_STMT("SELECT 1 FROM session_producti
 /* The bounds of the range: dates, then instants (±infinity when open). An instant also
  * bounds the date coarsely: any zone's local date is within a day of the UTC date. */
 struct day_range {
-    char from_date[16], to_date[16], from_at[48], to_at[48];
+    char from_date[48], to_date[48], from_at[48], to_at[48];
 };
 
 static void range_bounds(const struct query_time *from, const struct query_time *to,
