@@ -513,10 +513,10 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
-    /* Room for a head well beyond MAX_HEADER_BYTES, so that sluice itself answers 414/431
-     * as problem+json; only heads beyond this (8x) get libmicrohttpd's own HTML answer.
-     * The pool is mmap'd: untouched pages cost nothing. */
-    size_t memory = (size_t)opts->max_header_bytes * 8 + 65536;
+    /* Room for the head plus the first body bytes. A head beyond this gets libmicrohttpd's
+     * own 414/431 (HTML); between MAX_HEADER_BYTES and this, sluice answers problem+json.
+     * Kept small on purpose: libmicrohttpd clears the pool for every request. */
+    size_t memory = (size_t)opts->max_header_bytes + 16384;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
