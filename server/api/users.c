@@ -1,12 +1,15 @@
 /* users: POST /users, GET /users (paginated), GET /users/me, GET/PATCH/DELETE
  * /users/{id}. Who may call each is declared in routes.c only (admin, /users/me viewer).
  * Password hashes never leave the server; email and full name are sealed at rest
- * (auth/pii.h). Changes and their audit rows are written in one transaction. */
+ * (auth/pii.h). Changes and their audit rows are written in one transaction; a changed
+ * user is dropped from the principal cache once it committed (its tokens see the change
+ * on the very next request). */
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
 #include "auth/audit.h"
 #include "auth/password.h"
+#include "auth/principal_cache.h"
 #include "auth/role.h"
 #include "auth/user_store.h"
 #include "http/reply.h"
@@ -318,6 +321,9 @@ void api_users_update(struct request *req) {
         t.c.password_hash = hash;
     }
     int rc = db_transaction(req->db, update_tx, &t);
+    /* Again after the commit: a request that read the old row meanwhile must not keep it
+     * (its fill is refused too: the epoch moved). */
+    principal_cache_invalidate(id);
     sodium_memzero(hash, sizeof hash);
     if (rc != USER_OK) {
         reply_store_error(req, rc, id, "updating the user");
@@ -351,6 +357,7 @@ void api_users_delete(struct request *req) {
     if (!id) return;
     struct delete_tx t = {.req = req, .id = id};
     int rc = db_transaction(req->db, delete_tx, &t);
+    principal_cache_invalidate(id); /* after the commit, as in PATCH */
     if (rc != USER_OK) {
         reply_store_error(req, rc, id, "deleting the user");
         return;

@@ -1,10 +1,12 @@
-/* bearer: see bearer.h. */
+/* bearer: see bearer.h. The caller's role and enabled flag come from the principal
+ * cache (auth/principal_cache.h) or the database. Nothing here owns heap memory. */
 #include "auth/bearer.h"
 
 #include "app.h"
 #include "auth/audit.h"
 #include "auth/auth_setup.h"
 #include "auth/jwt.h"
+#include "auth/principal_cache.h"
 #include "auth/role.h"
 #include "auth/user_store.h"
 #include "http/reply.h"
@@ -51,6 +53,27 @@ static void audit_refusal(struct request *req, int64_t user_id, const char *reas
         json_pack("{s:s,s:s,s:s}", "reason", reason, "method", req->method, "path", req->path));
 }
 
+/* The caller as stored: from the principal cache when fresh, else from the database
+ * (then remembered, unless a change to users was seen meanwhile: see the epoch). */
+static int load_caller(struct request *req, int64_t user_id, struct user_brief *u) {
+    struct cached_principal p;
+    if (principal_cache_get(user_id, &p)) {
+        u->id = p.user_id;
+        u->role = p.role;
+        u->enabled = p.enabled;
+        snprintf(u->username, sizeof u->username, "%s", p.username);
+        return USER_OK;
+    }
+    uint64_t epoch = principal_cache_epoch();
+    int rc = user_store_brief(req->db, user_id, u);
+    if (rc == USER_OK && u->enabled) {
+        p = (struct cached_principal){.user_id = u->id, .role = u->role, .enabled = true};
+        snprintf(p.username, sizeof p.username, "%s", u->username);
+        principal_cache_put(&p, epoch);
+    }
+    return rc;
+}
+
 bool bearer_authorize(struct request *req, int required_role) {
     memset(&req->auth, 0, sizeof req->auth);
     const char *h = req->authorization;
@@ -77,7 +100,7 @@ bool bearer_authorize(struct request *req, int required_role) {
         return false;
     }
     struct user_brief u;
-    int rc = user_store_brief(req->db, claims.user_id, &u);
+    int rc = load_caller(req, claims.user_id, &u);
     if (rc == USER_ERROR) {
         reply_db_error(req, "loading the caller");
         return false;

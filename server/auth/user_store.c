@@ -4,6 +4,7 @@
 
 #include "auth/bytea.h"
 #include "auth/pii.h"
+#include "auth/principal_cache.h"
 #include "auth/role.h"
 #include "core/text.h"
 
@@ -280,6 +281,7 @@ int user_store_set_password_hash(struct db *db, int64_t id, const char *hash) {
     if (!r) return USER_ERROR;
     int rc = atoi(PQcmdTuples(r)) == 1 ? USER_OK : USER_NOT_FOUND;
     PQclear(r);
+    principal_cache_invalidate(id);
     return rc;
 }
 
@@ -347,6 +349,7 @@ int user_store_update(struct db *db, int64_t id, const struct user_change *c) {
     if (!r) return classify_failure(db);
     int rc = PQntuples(r) == 1 ? USER_OK : USER_NOT_FOUND;
     PQclear(r);
+    principal_cache_invalidate(id);
     if (rc == USER_OK && (c->set_role || c->set_enabled)) {
         if (admins_left(db, &after) != USER_OK) return USER_ERROR;
         if (before > 0 && after == 0) rc = USER_LAST_ADMIN;
@@ -377,6 +380,7 @@ int user_store_delete(struct db *db, int64_t id, bool *anonymised) {
     }
     int rc = PQntuples(r) == 1 ? USER_OK : USER_NOT_FOUND;
     PQclear(r);
+    principal_cache_invalidate(id);
     if (rc == USER_OK) {
         if (admins_left(db, &after) != USER_OK) return USER_ERROR;
         if (before > 0 && after == 0) rc = USER_LAST_ADMIN;

@@ -2,7 +2,9 @@
  * parameters bound). Personal data goes in sealed and comes out opened with
  * pii_global(). Password hashes are read only by user_store_find_login and never put in
  * a struct user. Strings in struct user are owned by it (user_cleanup). Functions that
- * say "inside a transaction" must run in db_transaction (they take the users lock). */
+ * say "inside a transaction" must run in db_transaction (they take the users lock).
+ * Every verb that changes a user drops it from the principal cache; callers of those
+ * inside a transaction drop it again once the transaction ended (principal_cache.h). */
 #ifndef SLUICE_USER_STORE_H
 #define SLUICE_USER_STORE_H
 

@@ -5,6 +5,8 @@
 #include "app.h"
 #include "auth/auth_setup.h"
 #include "auth/bearer.h"
+#include "auth/principal_cache.h"
+#include "auth/principal_listener.h"
 #include "auth/user_bootstrap.h"
 #include "cli/commands.h"
 #include "core/log.h"
@@ -140,15 +142,23 @@ int cmd_serve(int argc, char **argv) {
         .nroutes = nroutes,
         .authorize = bearer_authorize,
     };
+    /* The token cache, kept right by the listener (auth/principal_listener.h). */
+    struct principal_listener *listener = NULL;
+    if (principal_cache_init(c->auth_cache_entries, c->auth_cache_seconds) != 0)
+        log_warn("token cache: out of memory; every request reads its user");
+    if (principal_cache_enabled() && !(listener = principal_listener_start(c->database_url)))
+        log_warn("token cache: the user change listener could not start; caching is off");
     struct http_server *server = http_server_start(&opts, err, sizeof err);
     if (!server) {
         log_error("%s", err);
+        principal_listener_stop(listener);
         goto out;
     }
     struct jobs_runtime *jobs = jobs_runtime_start(c, err, sizeof err);
     if (!jobs) {
         log_error("%s", err);
         http_server_stop(server, 0);
+        principal_listener_stop(listener);
         goto out;
     }
     char port[16];
@@ -164,9 +174,11 @@ int cmd_serve(int argc, char **argv) {
     double stop_started = request_clock();
     http_server_stop(server, (int)c->shutdown_grace_seconds);
     jobs_runtime_stop(jobs, (double)c->shutdown_grace_seconds - (request_clock() - stop_started));
+    principal_listener_stop(listener);
     log_event(LOG_INFO, "stopped", (char *)NULL);
     rc = 0;
 out:
+    principal_cache_shutdown();
     migrate_set_cleanup(&a->migrations);
     config_cleanup(c);
     return rc;

@@ -77,6 +77,13 @@ static const struct config_key keys[] = {
      "Window of the failed-login limit."},
     {"PASSWORD_HASH_CONCURRENCY", CONFIG_INT, "2", 1, 64, NULL, OFF(password_hash_concurrency),
      false, "Argon2id hashes computed at once (each takes 64 MiB)."},
+    {"AUTH_CACHE_SECONDS", CONFIG_INT, "2", 0, 3600, NULL, OFF(auth_cache_seconds), false,
+     "Seconds a token's user (role, enabled) is remembered instead of read from the database "
+     "on each request; 0 reads it every time. Changes to users apply at once in every copy "
+     "(LISTEN/NOTIFY); this only bounds how long a lost notification (a silently broken "
+     "listener connection) can let a disabled user in. Longer: fewer queries, longer risk."},
+    {"AUTH_CACHE_ENTRIES", CONFIG_INT, "4096", 4, 1000000, NULL, OFF(auth_cache_entries), false,
+     "Users the token cache holds; beyond, the least recently fetched give way."},
     {"AUDIT_RETENTION_DAYS", CONFIG_INT, "90", 1, 3650, NULL, OFF(audit_retention_days), false,
      "Days the audit log is kept."},
     {"JOB_LEASE_SECONDS", CONFIG_INT, "30", 2, 3600, NULL, OFF(job_lease_seconds), false,

@@ -41,6 +41,8 @@ struct config {
     long login_max_failures;
     long login_window_seconds;
     long password_hash_concurrency;
+    long auth_cache_seconds;
+    long auth_cache_entries;
     long audit_retention_days;
     long job_lease_seconds;
     long job_retention_days;
