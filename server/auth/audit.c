@@ -9,8 +9,11 @@
 static struct db_stmt q_insert =
     DB_STMT("INSERT INTO audit_log (actor_id, action, target, client_addr, request_id, details) "
             "VALUES ($1::bigint, $2, $3, $4, $5, $6::jsonb)");
+/* One batch, oldest first; returns how many rows went. */
 static struct db_stmt q_purge =
-    DB_STMT("DELETE FROM audit_log WHERE at < now() - make_interval(days => $1::int)");
+    DB_STMT("WITH gone AS (DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
+            "              WHERE at < $1::timestamptz ORDER BY at LIMIT $2::int) RETURNING 1)"
+            " SELECT count(*) FROM gone");
 
 int audit_write(struct db *db, struct audit_entry *e) {
     char actor[24];
@@ -40,13 +43,13 @@ int audit_request(struct request *req, const char *action, const char *target, j
     return audit_write(req->db, &e);
 }
 
-int audit_purge(struct db *db, int days, long *deleted) {
-    char d[16];
-    snprintf(d, sizeof d, "%d", days);
-    const char *params[] = {d};
-    PGresult *r = db_exec(db, &q_purge, 1, params);
+int audit_purge(struct db *db, const char *before, long batch, long *deleted) {
+    char b[24];
+    snprintf(b, sizeof b, "%ld", batch);
+    const char *params[] = {before, b};
+    PGresult *r = db_exec(db, &q_purge, 2, params);
     if (!r) return -1;
-    if (deleted) *deleted = strtol(PQcmdTuples(r), NULL, 10);
+    if (deleted) *deleted = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* audit: the audit log — logins (success, failure, lock-out), user changes and token
  * refusals, with who (actor user id), from which address, when, and the request id.
- * Rows are kept AUDIT_RETENTION_DAYS days: audit_purge deletes older ones (called by
- * the maintenance job). Arguments are borrowed; details is stolen. */
+ * Rows are kept AUDIT_RETENTION_DAYS days: the maintenance.prune job deletes older ones
+ * in batches with audit_purge. Arguments are borrowed; details is stolen. */
 #ifndef SLUICE_AUDIT_H
 #define SLUICE_AUDIT_H
 
@@ -27,7 +27,9 @@ int audit_write(struct db *db, struct audit_entry *e);
 /* audit_write with the request's caller (req->auth), address, id and connection. */
 int audit_request(struct request *req, const char *action, const char *target, json_t *details);
 
-/* Deletes rows older than days; *deleted (optional) gets how many. 0 or -1. */
-int audit_purge(struct db *db, int days, long *deleted);
+/* Deletes at most batch (>= 1) rows written before the cut-off `before` (timestamptz
+ * text), oldest first, in one statement; *deleted (optional) gets how many (fewer than
+ * batch: none are left). 0, or -1 on a database error. */
+int audit_purge(struct db *db, const char *before, long batch, long *deleted);
 
 #endif

@@ -20,8 +20,11 @@ static struct db_stmt q_check =
 static struct db_stmt q_record =
     DB_STMT("INSERT INTO login_failures (key) VALUES ($1::bytea), ($2::bytea)");
 static struct db_stmt q_clear = DB_STMT("DELETE FROM login_failures WHERE key = $1::bytea");
-static struct db_stmt q_purge = DB_STMT(
-    "DELETE FROM login_failures WHERE at < clock_timestamp() - make_interval(secs => $1::int)");
+/* One batch, oldest first; returns how many rows went. */
+static struct db_stmt q_purge =
+    DB_STMT("WITH gone AS (DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
+            "              WHERE at < $1::timestamptz ORDER BY at LIMIT $2::int) RETURNING 1)"
+            " SELECT count(*) FROM gone");
 
 /* The two keys as bytea parameters (owned by the caller); -1 without PII keys. */
 static int keys(const char *username, const char *addr, char **user_key, char **addr_key) {
@@ -87,13 +90,13 @@ int login_limit_clear_user(struct db *db, const char *username) {
     return 0;
 }
 
-int login_limit_purge(struct db *db, long window, long *deleted) {
-    char w[24];
-    snprintf(w, sizeof w, "%ld", window);
-    const char *params[] = {w};
-    PGresult *r = db_exec(db, &q_purge, 1, params);
+int login_limit_purge(struct db *db, const char *before, long batch, long *deleted) {
+    char b[24];
+    snprintf(b, sizeof b, "%ld", batch);
+    const char *params[] = {before, b};
+    PGresult *r = db_exec(db, &q_purge, 2, params);
     if (!r) return -1;
-    if (deleted) *deleted = strtol(PQcmdTuples(r), NULL, 10);
+    if (deleted) *deleted = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return 0;
 }

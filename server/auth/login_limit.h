@@ -20,7 +20,10 @@ int login_limit_record_failure(struct db *db, const char *username, const char *
 /* After a successful login: forgets the username's failures (not the address's). */
 int login_limit_clear_user(struct db *db, const char *username);
 
-/* Deletes failures older than window seconds; *deleted (optional) gets how many. */
-int login_limit_purge(struct db *db, long window, long *deleted);
+/* Deletes at most batch (>= 1) failures recorded before the cut-off `before`
+ * (timestamptz text; failures older than the window no longer count), oldest first, in
+ * one statement; *deleted (optional) gets how many (fewer than batch: none are left).
+ * Called by the maintenance.prune job. 0, or -1 on a database error. */
+int login_limit_purge(struct db *db, const char *before, long batch, long *deleted);
 
 #endif

@@ -1,10 +1,10 @@
 /* test_auth_audit: the audit log against the real server and database — logins
  * (success, failure, lock-out), user changes and token refusals are recorded with the
  * actor, the client address, the request id (the caller's X-Request-Id) and the time,
- * without passwords or personal data; and the retention functions the maintenance job
- * may call (auth/audit.h audit_purge, auth/login_limit.h login_limit_purge, from
- * sluice_core) delete exactly the rows past AUDIT_RETENTION_DAYS / the window. The
- * group owns the database and the server. */
+ * without passwords or personal data; and the batch deleters the maintenance.prune job
+ * loops over (auth/audit.h audit_purge, auth/login_limit.h login_limit_purge, from
+ * sluice_core) delete exactly the rows before the cut-off, oldest first, at most a
+ * batch per call. The group owns the database and the server. */
 #include "auth/audit.h"
 #include "auth/login_limit.h"
 #include "auth_util.h"
@@ -126,19 +126,38 @@ static void retention(void **state) {
                               "generate_series(1, 4) AS g"));
     free(testdb_query(db.url, "INSERT INTO login_failures (key) VALUES (sha256('fresh'))"));
     long before = rows("true");
+    /* the cut-offs the job computes from AUDIT_RETENTION_DAYS=90 / the 60 s window */
+    char *audit_cut = testdb_query(db.url, "SELECT (now() - interval '90 days')::text");
+    char *login_cut = testdb_query(db.url, "SELECT (clock_timestamp() - interval '60 "
+                                           "seconds')::text");
+    assert_non_null(audit_cut);
+    assert_non_null(login_cut);
     struct db conn;
     db_init(&conn, db.url);
     long deleted = -1;
-    assert_int_equal(audit_purge(&conn, 90, &deleted), 0);
-    assert_int_equal(deleted, 5);
+    /* at most a batch per call, oldest first: 95 and 94 days old go first */
+    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(rows("action = 'test.old' AND at < now() - interval '93 days 12 hours'"), 0);
+    assert_int_equal(rows("action = 'test.old'"), 3);
+    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(deleted, 1);
     assert_int_equal(rows("action = 'test.old'"), 0);
     assert_int_equal(rows("action = 'test.recent'"), 1);
     assert_int_equal(rows("true"), before - 5);
-    assert_int_equal(audit_purge(&conn, 90, &deleted), 0);
+    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
     assert_int_equal(deleted, 0);
-    assert_int_equal(login_limit_purge(&conn, 60, &deleted), 0);
-    assert_int_equal(deleted, 4);
+    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(deleted, 3);
+    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(deleted, 1);
     assert_int_equal(db_long(db.url, "SELECT count(*) FROM login_failures"), 1);
+    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    free(audit_cut);
+    free(login_cut);
     db_cleanup(&conn);
 }
 

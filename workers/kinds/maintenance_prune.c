@@ -4,10 +4,13 @@
  * longer count), in batches of batch_size rows (one short transaction each), reporting
  * progress (rows) and counts, stopping between batches when cancelled. The cut-offs
  * are fixed once at the start so that the total stays true while it runs. Scheduled
- * daily by default (SCHEDULES: maintenance.prune=0 3 * * *).
+ * daily by default (SCHEDULES: maintenance.prune=0 3 * * *). The audit and login
+ * batches are auth/audit.h audit_purge and auth/login_limit.h login_limit_purge.
  * No memory outlives a run; the result object is handed to the ctx. */
 #include "kinds/kinds.h"
 
+#include "auth/audit.h"
+#include "auth/login_limit.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -34,21 +37,40 @@ static struct db_stmt q_count =
             "       (SELECT count(*) FROM audit_log WHERE at < $2::timestamptz),"
             "       (SELECT count(*) FROM login_failures WHERE at < $3::timestamptz)");
 
-/* Each batch returns (rows deleted, events deleted with them). */
+/* One batch of jobs: (rows deleted, events deleted with them). */
 static struct db_stmt q_jobs =
     DB_STMT("WITH old AS (SELECT id FROM jobs WHERE finished_at < $1::timestamptz"
             "             ORDER BY finished_at LIMIT $2::int FOR UPDATE SKIP LOCKED),"
             " ev AS (DELETE FROM job_events WHERE job_id IN (SELECT id FROM old) RETURNING 1),"
             " gone AS (DELETE FROM jobs WHERE id IN (SELECT id FROM old) RETURNING 1)"
             " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM ev)");
-static struct db_stmt q_audit =
-    DB_STMT("WITH gone AS (DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
-            "              WHERE at < $1::timestamptz ORDER BY at LIMIT $2::int) RETURNING 1)"
-            " SELECT count(*), 0 FROM gone");
-static struct db_stmt q_logins =
-    DB_STMT("WITH gone AS (DELETE FROM login_failures WHERE id IN (SELECT id FROM login_failures"
-            "              WHERE at < $1::timestamptz ORDER BY at LIMIT $2::int) RETURNING 1)"
-            " SELECT count(*), 0 FROM gone");
+
+/* A batch deleter: at most batch rows older than before; *rows gets how many, *extra
+ * how many dependent rows went with them. 0, or -1 on a database error. */
+typedef int purge_batch_fn(struct db *db, const char *before, long batch, long *rows, long *extra);
+
+static int purge_jobs(struct db *db, const char *before, long batch, long *rows, long *extra) {
+    char b[24];
+    snprintf(b, sizeof b, "%ld", batch);
+    const char *v[] = {before, b};
+    PGresult *r = db_exec(db, &q_jobs, 2, v);
+    if (!r) return -1;
+    *rows = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    *extra = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+/* The audit log and login failures: their modules own the statements. */
+static int purge_audit(struct db *db, const char *before, long batch, long *rows, long *extra) {
+    *extra = 0;
+    return audit_purge(db, before, batch, rows);
+}
+
+static int purge_logins(struct db *db, const char *before, long batch, long *rows, long *extra) {
+    *extra = 0;
+    return login_limit_purge(db, before, batch, rows);
+}
 
 struct prune_state {
     struct job_ctx *ctx;
@@ -57,20 +79,16 @@ struct prune_state {
 
 /* Deletes in batches until a batch comes back short. -1 on a database error, 1 when
  * cancelled, 0 when done. *rows and *extra (events) get the counts. */
-static int batches(struct prune_state *st, struct db_stmt *q, const char *cutoff, const char *batch,
+static int batches(struct prune_state *st, purge_batch_fn *purge, const char *cutoff,
                    long batch_size, const char *what, int64_t *rows, int64_t *extra) {
     *rows = *extra = 0;
     for (;;) {
         if (job_cancelled(st->ctx)) return 1;
-        const char *v[] = {cutoff, batch};
-        PGresult *r = db_exec(job_db(st->ctx), q, 2, v);
-        if (!r) {
+        long n = 0, e = 0;
+        if (purge(job_db(st->ctx), cutoff, batch_size, &n, &e) != 0) {
             job_set_error(st->ctx, "deleting %s: %s", what, db_last_error(job_db(st->ctx)));
             return -1;
         }
-        int64_t n = strtoll(PQgetvalue(r, 0, 0), NULL, 10),
-                e = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-        PQclear(r);
         *rows += n;
         *extra += e;
         st->done += n + e;
@@ -86,11 +104,10 @@ static enum job_outcome prune_run(struct job_ctx *ctx, const json_t *args) {
     json_t *v = json_object_get(args, "batch_size");
     long batch_size = json_is_integer(v) ? (long)json_integer_value(v) : 5000;
     bool dry_run = json_is_true(json_object_get(args, "dry_run"));
-    char jdays[16], adays[16], window[24], batch[16];
+    char jdays[16], adays[16], window[24];
     snprintf(jdays, sizeof jdays, "%ld", c->job_retention_days);
     snprintf(adays, sizeof adays, "%ld", c->audit_retention_days);
     snprintf(window, sizeof window, "%ld", c->login_window_seconds);
-    snprintf(batch, sizeof batch, "%ld", batch_size);
     struct db *db = job_db(ctx);
 
     const char *cv[] = {jdays, adays, window};
@@ -132,12 +149,11 @@ static enum job_outcome prune_run(struct job_ctx *ctx, const json_t *args) {
     }
 
     int64_t jobs = 0, events = 0, audit = 0, logins = 0, none = 0;
-    int rc = batches(&st, &q_jobs, jobs_cut, batch, batch_size, "jobs", &jobs, &events);
+    int rc = batches(&st, purge_jobs, jobs_cut, batch_size, "jobs", &jobs, &events);
     if (rc == 0)
-        rc = batches(&st, &q_audit, audit_cut, batch, batch_size, "audit entries", &audit, &none);
+        rc = batches(&st, purge_audit, audit_cut, batch_size, "audit entries", &audit, &none);
     if (rc == 0)
-        rc =
-            batches(&st, &q_logins, login_cut, batch, batch_size, "login failures", &logins, &none);
+        rc = batches(&st, purge_logins, login_cut, batch_size, "login failures", &logins, &none);
     job_set_result(ctx, json_pack("{s:b,s:I,s:I,s:I,s:I}", "dry_run", 0, "jobs", (json_int_t)jobs,
                                   "job_events", (json_int_t)events, "audit_log", (json_int_t)audit,
                                   "login_failures", (json_int_t)logins));
