@@ -48,6 +48,13 @@ long create_user(struct sluice_proc *p, const char *admin_token, const char *use
     return id;
 }
 
+char *create_user_login(struct sluice_proc *p, const char *admin_token, const char *username,
+                        const char *password, const char *role, long *id) {
+    long created = create_user(p, admin_token, username, password, role);
+    if (id) *id = created;
+    return created > 0 ? test_login(p, username, password) : NULL;
+}
+
 const char *oauth_error_check(struct http_response *r, long status, const char *error) {
     static char msg[512];
     const char *ct = http_header(r, "Content-Type");

@@ -25,6 +25,11 @@ int auth_header_do(struct sluice_proc *p, const char *method, const char *path,
 long create_user(struct sluice_proc *p, const char *admin_token, const char *username,
                  const char *password, const char *role);
 
+/* create_user, then logs the new user in: its access token (malloc'd), or NULL. *id
+ * (may be NULL) gets the new id. */
+char *create_user_login(struct sluice_proc *p, const char *admin_token, const char *username,
+                        const char *password, const char *role, long *id);
+
 /* NULL when r is an RFC 6749 §5.2 error answer with this status and error code (JSON
  * with error and error_description strings, Cache-Control: no-store), else a static
  * message saying what differs. */

@@ -854,6 +854,23 @@ const char *problem_check(struct http_response *r, long expected, const char *sl
     return NULL;
 }
 
+/* ---- a test group's server ------------------------------------------------------- */
+
+int test_server_start(struct test_db *db, const char *const *extra_env, struct sluice_proc **proc) {
+    *proc = NULL;
+    if (testdb_create(db) != 0) return -1;
+    *proc = sluice_start(db->url, extra_env);
+    return *proc ? 0 : -1;
+}
+
+int test_server_stop(struct test_db *db, struct sluice_proc **proc) {
+    int rc = *proc ? sluice_stop(*proc, SIGTERM) : 0;
+    if (rc != 0) fprintf(stderr, "server exit status %d\n", rc);
+    *proc = NULL;
+    testdb_drop(db);
+    return rc == 0 ? 0 : -1;
+}
+
 /* ---- auth and CLI -------------------------------------------------------------------- */
 
 char *test_login(struct sluice_proc *p, const char *user, const char *pass) {

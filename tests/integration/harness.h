@@ -74,6 +74,17 @@ void sluice_log_dump(const struct sluice_proc *p);
 /* Whether the process is still running (not reaped). */
 bool sluice_alive(struct sluice_proc *p);
 
+/* ---- a test group's server ------------------------------------------------------- */
+
+/* Creates a fresh database into *db and starts sluice on it (sluice_start with
+ * extra_env) into *proc. 0, or -1 (said on stderr; what was made is left for
+ * test_server_stop). */
+int test_server_start(struct test_db *db, const char *const *extra_env, struct sluice_proc **proc);
+
+/* Stops *proc with SIGTERM (when started) and sets it NULL, then drops db. 0, or -1 when
+ * the server did not exit with status 0 (the status is printed). */
+int test_server_stop(struct test_db *db, struct sluice_proc **proc);
+
 /* ---- HTTP ------------------------------------------------------------------------ */
 
 struct http_response {
@@ -131,6 +142,14 @@ int raw_read_response(int fd, int timeout_ms, struct http_response *out);
  * title and detail non-empty strings, "status" equal, request_id equal to X-Request-Id.
  * Returns NULL when all holds, else a static message naming what failed. */
 const char *problem_check(struct http_response *r, long expected, const char *slug);
+
+/* Fails the running cmocka test, naming the line and the body, unless problem_check(r,
+ * status, slug) holds. For files that include <cmocka.h>. */
+#define assert_problem(r, status, slug)                                                            \
+    do {                                                                                           \
+        const char *why_ = problem_check((r), (status), (slug));                                   \
+        if (why_) fail_msg("line %d: %s (%.300s)", __LINE__, why_, (r)->body ? (r)->body : "");    \
+    } while (0)
 
 /* ---- auth and CLI -------------------------------------------------------------------- */
 

@@ -16,16 +16,12 @@
 
 int api_env_start(struct api_env *e, const char *const *extra_env) {
     memset(e, 0, sizeof *e);
-    if (testdb_create(&e->db) != 0) return -1;
-    e->proc = sluice_start(e->db.url, extra_env);
-    if (!e->proc) return -1;
+    if (test_server_start(&e->db, extra_env, &e->proc) != 0) return -1;
     e->admin = test_login(e->proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     if (!e->admin) return -1;
-    if (create_user(e->proc, e->admin, "operator1", OPERATOR_PASSWORD, "operator") < 0 ||
-        create_user(e->proc, e->admin, "viewer1", VIEWER_PASSWORD, "viewer") < 0)
-        return -1;
-    e->operator_ = test_login(e->proc, "operator1", OPERATOR_PASSWORD);
-    e->viewer = test_login(e->proc, "viewer1", VIEWER_PASSWORD);
+    e->operator_ =
+        create_user_login(e->proc, e->admin, "operator1", OPERATOR_PASSWORD, "operator", NULL);
+    e->viewer = create_user_login(e->proc, e->admin, "viewer1", VIEWER_PASSWORD, "viewer", NULL);
     return e->operator_ && e->viewer ? 0 : -1;
 }
 
@@ -33,8 +29,7 @@ void api_env_stop(struct api_env *e) {
     free(e->admin);
     free(e->operator_);
     free(e->viewer);
-    if (e->proc) sluice_stop(e->proc, SIGTERM);
-    testdb_drop(&e->db);
+    test_server_stop(&e->db, &e->proc);
     memset(e, 0, sizeof *e);
 }
 
@@ -130,6 +125,12 @@ double jnum(json_t *obj, const char *key) {
     json_t *v = json_object_get(obj, key);
     if (!json_is_number(v)) fail_msg("member %s is not a number", key);
     return json_number_value(v);
+}
+
+int production_env_start(struct api_env *e) {
+    if (api_env_start(e, NULL) != 0) return -1;
+    production_fixture(e);
+    return 0;
 }
 
 void production_fixture(struct api_env *e) {

@@ -59,6 +59,9 @@ int walk_pages(struct api_env *e, const char *token, const char *path,
  * Effective hours are duration - waits - stops; rates are consistent with them. */
 void production_fixture(struct api_env *e);
 
+/* api_env_start(e, NULL), then production_fixture(e). 0 or -1. */
+int production_env_start(struct api_env *e);
+
 /* Integer and string members (borrowed) of a JSON object, failing when absent. */
 long long jint(json_t *obj, const char *key);
 const char *jstr(json_t *obj, const char *key);

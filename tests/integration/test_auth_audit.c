@@ -25,17 +25,13 @@ static struct sluice_proc *proc;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     static const char *const env[] = {"LOGIN_MAX_FAILURES=2", "LOGIN_WINDOW_SECONDS=60", NULL};
-    proc = sluice_start(db.url, env);
-    return proc ? 0 : -1;
+    return test_server_start(&db, env, &proc);
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
 
 static long post_login(const char *body, const char *request_id) {

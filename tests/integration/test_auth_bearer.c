@@ -34,15 +34,13 @@ static const struct jwt_settings test_settings = {
 
 static int group_setup(void **state) {
     (void)state;
-    if (sodium_init() < 0 || testdb_create(&db) != 0) return -1;
-    proc = sluice_start(db.url, NULL);
-    if (!proc) return -1;
+    if (sodium_init() < 0 || test_server_start(&db, NULL, &proc) != 0) return -1;
     admin_token = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     if (!admin_token) return -1;
-    viewer_id = create_user(proc, admin_token, "vera", "vera-password-123", "viewer");
-    if (create_user(proc, admin_token, "otto", "otto-password-123", "operator") < 0) return -1;
-    viewer_token = test_login(proc, "vera", "vera-password-123");
-    operator_token = test_login(proc, "otto", "otto-password-123");
+    viewer_token =
+        create_user_login(proc, admin_token, "vera", "vera-password-123", "viewer", &viewer_id);
+    operator_token =
+        create_user_login(proc, admin_token, "otto", "otto-password-123", "operator", NULL);
     return viewer_id > 0 && viewer_token && operator_token ? 0 : -1;
 }
 
@@ -51,16 +49,8 @@ static int group_teardown(void **state) {
     free(admin_token);
     free(viewer_token);
     free(operator_token);
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
-
-#define assert_problem(r, status, slug)                                                            \
-    do {                                                                                           \
-        const char *why_ = problem_check((r), (status), (slug));                                   \
-        if (why_) fail_msg("line %d: %s (%s)", __LINE__, why_, (r)->body);                         \
-    } while (0)
 
 /* GET path with the raw Authorization value; checks status, problem slug and that the
  * challenge holds want_error (NULL: a challenge without error). */

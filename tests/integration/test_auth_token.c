@@ -27,12 +27,10 @@ static char *admin_token;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     /* generous limit: this file tests answers, test_auth_limit tests the limit */
     static const char *const env[] = {"LOGIN_MAX_FAILURES=1000", "ACCESS_TOKEN_EXPIRE_MINUTES=45",
                                       NULL};
-    proc = sluice_start(db.url, env);
-    if (!proc) return -1;
+    if (test_server_start(&db, env, &proc) != 0) return -1;
     admin_token = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     return admin_token ? 0 : -1;
 }
@@ -40,9 +38,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
     (void)state;
     free(admin_token);
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
 
 #define assert_oauth(r, status, error)                                                             \

@@ -19,18 +19,13 @@ static struct sluice_proc *proc;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     static const char *const env[] = {"CORS_ORIGINS=http://app.example, https://ops.example", NULL};
-    proc = sluice_start(db.url, env);
-    return proc ? 0 : -1;
+    return test_server_start(&db, env, &proc);
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    proc = NULL;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
 
 static void allowed_origin(void **state) {

@@ -24,25 +24,14 @@ static struct sluice_proc *proc;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     static const char *const env[] = {"MAX_BODY_BYTES=4096", NULL};
-    proc = sluice_start(db.url, env);
-    return proc ? 0 : -1;
+    return test_server_start(&db, env, &proc);
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    proc = NULL;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
-
-#define assert_problem(r, status, slug)                                                            \
-    do {                                                                                           \
-        const char *why_ = problem_check((r), (status), (slug));                                   \
-        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                                  \
-    } while (0)
 
 static long vm_rss_kib(pid_t pid) {
     char path[64];

@@ -21,24 +21,13 @@ static struct sluice_proc *proc;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
-    proc = sluice_start(db.url, NULL);
-    return proc ? 0 : -1;
+    return test_server_start(&db, NULL, &proc);
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    proc = NULL;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
-
-#define assert_problem(r, status, slug)                                                            \
-    do {                                                                                           \
-        const char *why_ = problem_check((r), (status), (slug));                                   \
-        if (why_) fail_msg("%s %s: %s", __func__, #status, why_);                                  \
-    } while (0)
 
 static void assert_nosniff(struct http_response *r) {
     const char *v = http_header(r, "X-Content-Type-Options");

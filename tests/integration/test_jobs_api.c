@@ -23,14 +23,12 @@ static char *admin, *viewer;
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     static const char *const env[] = {"JOB_TEST_KINDS=true", "JOB_LEASE_SECONDS=2",
                                       "LOGIN_MAX_FAILURES=1000", NULL};
-    proc = sluice_start(db.url, env);
-    if (!proc) return -1;
+    if (test_server_start(&db, env, &proc) != 0) return -1;
     admin = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
-    if (!admin || create_user(proc, admin, "vic", "viewer-password-1", "viewer") < 0) return -1;
-    viewer = test_login(proc, "vic", "viewer-password-1");
+    if (!admin) return -1;
+    viewer = create_user_login(proc, admin, "vic", "viewer-password-1", "viewer", NULL);
     return viewer ? 0 : -1;
 }
 
@@ -38,17 +36,8 @@ static int group_teardown(void **state) {
     (void)state;
     free(admin);
     free(viewer);
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    if (rc != 0 && proc) fprintf(stderr, "server exit status %d\n", rc);
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
-
-#define assert_problem(r, status, slug)                                                            \
-    do {                                                                                           \
-        const char *why_ = problem_check((r), (status), (slug));                                   \
-        if (why_) fail_msg("line %d: %s (%s)", __LINE__, why_, (r)->body);                         \
-    } while (0)
 
 static long call(const char *method, const char *path, const char *token, const char *json,
                  struct http_response *r) {

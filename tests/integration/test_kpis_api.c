@@ -20,9 +20,7 @@ static struct api_env env;
 
 static int group_setup(void **state) {
     (void)state;
-    if (api_env_start(&env, NULL) != 0) return -1;
-    production_fixture(&env);
-    return 0;
+    return production_env_start(&env);
 }
 
 static int group_teardown(void **state) {

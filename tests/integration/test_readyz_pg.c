@@ -33,10 +33,8 @@ static int pg_ctl(const char *action) {
 
 static int group_setup(void **state) {
     (void)state;
-    if (testdb_create(&db) != 0) return -1;
     static const char *const env[] = {"REQUEST_WORKERS=3", NULL};
-    proc = sluice_start(db.url, env);
-    if (!proc) return -1;
+    if (test_server_start(&db, env, &proc) != 0) return -1;
     admin_token = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     return 0;
 }

@@ -26,10 +26,9 @@ static char *admin;
 
 static int group_setup(void **state) {
     (void)state;
-    if (sodium_init() < 0 || testdb_create(&db) != 0) return -1;
+    if (sodium_init() < 0) return -1;
     static const char *const env[] = {"LOGIN_MAX_FAILURES=1000", NULL};
-    proc = sluice_start(db.url, env);
-    if (!proc) return -1;
+    if (test_server_start(&db, env, &proc) != 0) return -1;
     admin = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     return admin ? 0 : -1;
 }
@@ -37,16 +36,8 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
     (void)state;
     free(admin);
-    int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
-    testdb_drop(&db);
-    return rc == 0 ? 0 : -1;
+    return test_server_stop(&db, &proc);
 }
-
-#define assert_problem(r, status, slug)                                                            \
-    do {                                                                                           \
-        const char *why_ = problem_check((r), (status), (slug));                                   \
-        if (why_) fail_msg("line %d: %s (%s)", __LINE__, why_, (r)->body);                         \
-    } while (0)
 
 /* Sends and returns the status; the response is kept in *r. */
 static long call(const char *method, const char *path, const char *json, struct http_response *r) {
