@@ -142,8 +142,12 @@ bool parse_instant(const char *s, struct query_time *out) {
     /* The UTC date: local minutes of the day minus the offset, carried over days. */
     long minutes = hh * 60L + mi - offset_min;
     long shift = minutes < 0 ? -1 : minutes >= 1440 ? 1 : 0;
+    struct query_date utc = date_add_days(&date, shift);
+    /* 0001-01-01T00:00+01:00 is in year 0 in UTC, 9999-12-31T23:00-02:00 in year 10000:
+     * refused, as date_format (and PostgreSQL's date) cannot write those years. */
+    if (utc.year < 1 || utc.year > 9999) return false;
     out->kind = QUERY_TIME_INSTANT;
-    out->date = date_add_days(&date, shift);
+    out->date = utc;
     out->epoch =
         (long long)date_days(&date) * 86400 + hh * 3600L + mi * 60L + ss - offset_min * 60L;
     char local[11];

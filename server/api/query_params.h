@@ -37,7 +37,8 @@ struct query_time {
 /* YYYY-MM-DD, a real calendar day, year 1..9999. */
 bool parse_date(const char *s, struct query_date *out);
 /* RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM); `t`, `z` and a
- * space for the `T` are accepted, and a space for `+` (an unencoded `+` in a URL). */
+ * space for the `T` are accepted, and a space for `+` (an unencoded `+` in a URL). Its
+ * date in UTC must be in years 1..9999. */
 bool parse_instant(const char *s, struct query_time *out);
 /* Days since 1970-01-01 (negative before). */
 long date_days(const struct query_date *d);

@@ -171,7 +171,7 @@ static enum jwt_status check_claims(const struct jwt_settings *s, jwt_t *jwt, lo
     const char *jti = jwt_get_grant(jwt, "jti");
     long exp = int_claim(jwt, "exp"), iat = int_claim(jwt, "iat");
     if (exp < 0 || iat < 0) return JWT_BAD_CLAIMS;
-    if (now > exp + JWT_LEEWAY_SECONDS) return JWT_EXPIRED;
+    if (now - JWT_LEEWAY_SECONDS > exp) return JWT_EXPIRED; /* exp + leeway could overflow */
     if (iat > now + JWT_LEEWAY_SECONDS) return JWT_NOT_YET_VALID;
     char *nbf_js = jwt_get_grants_json(jwt, "nbf");
     if (nbf_js) {
