@@ -230,6 +230,26 @@ void page_reply_text(struct request *req, const struct page *p, const char *item
     free(cursor);
 }
 
+/* The end of page_reply_result / page_reply_rows: closes the array of the shown rows
+ * (items, freed here), takes the next cursor's keys from the last shown row when there
+ * is one more, and replies. */
+static void page_reply_items(struct request *req, const struct page *p, const PGresult *r,
+                             const int *key_cols, struct textbuf *items) {
+    int rows = PQntuples(r);
+    int shown = rows > p->limit ? (int)p->limit : rows;
+    json_row_put(items, "]", 1);
+    const char *keys[PAGE_MAX_KEYS] = {0};
+    bool more = rows > p->limit;
+    for (size_t k = 0; more && k < p->sort->nkeys; k++)
+        keys[k] = PQgetvalue(r, shown - 1, key_cols[k]);
+    if (!items->data) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        return;
+    }
+    page_reply_text(req, p, items->data, items->len, more ? keys : NULL);
+    free(items->data);
+}
+
 void page_reply_result(struct request *req, const struct page *p, const PGresult *r, int json_col,
                        const int *key_cols) {
     int rows = PQntuples(r);
@@ -240,17 +260,7 @@ void page_reply_result(struct request *req, const struct page *p, const PGresult
         if (i) json_row_put(&items, ",", 1);
         json_row_put(&items, PQgetvalue(r, i, json_col), (size_t)PQgetlength(r, i, json_col));
     }
-    json_row_put(&items, "]", 1);
-    const char *keys[PAGE_MAX_KEYS] = {0};
-    bool more = rows > p->limit;
-    for (size_t k = 0; more && k < p->sort->nkeys; k++)
-        keys[k] = PQgetvalue(r, shown - 1, key_cols[k]);
-    if (!items.data) {
-        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    page_reply_text(req, p, items.data, items.len, more ? keys : NULL);
-    free(items.data);
+    page_reply_items(req, p, r, key_cols, &items);
 }
 
 void page_reply_rows(struct request *req, const struct page *p, const PGresult *r, int first,
@@ -263,17 +273,7 @@ void page_reply_rows(struct request *req, const struct page *p, const PGresult *
         if (i) json_row_put(&items, ",", 1);
         json_row_append(&items, r, i, first, cols, ncols);
     }
-    json_row_put(&items, "]", 1);
-    const char *keys[PAGE_MAX_KEYS] = {0};
-    bool more = rows > p->limit;
-    for (size_t k = 0; more && k < p->sort->nkeys; k++)
-        keys[k] = PQgetvalue(r, shown - 1, key_cols[k]);
-    if (!items.data) {
-        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
-        return;
-    }
-    page_reply_text(req, p, items.data, items.len, more ? keys : NULL);
-    free(items.data);
+    page_reply_items(req, p, r, key_cols, &items);
 }
 
 void page_reply(struct request *req, const struct page *p, json_t *items,
