@@ -104,6 +104,7 @@ static bool kpi_range(struct request *req, struct query_time *from, struct query
     struct query_date today = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
     struct query_date t = to->kind != QUERY_TIME_ABSENT ? to->date : date_add_days(&today, 1);
     struct query_date f = from->kind != QUERY_TIME_ABSENT ? from->date : date_add_days(&t, -29);
+    if (f.year < 1) f = (struct query_date){1, 1, 1}; /* PostgreSQL has no year 0 */
     long span = date_days(&t) - date_days(&f);
     long slack = (from->kind == QUERY_TIME_INSTANT) + (to->kind == QUERY_TIME_INSTANT) +
                  (to->kind == QUERY_TIME_ABSENT);

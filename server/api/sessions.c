@@ -173,14 +173,14 @@ static void range_bounds(const struct query_time *from, const struct query_time 
         snprintf(out->from_date, sizeof out->from_date, "%s", from->text);
     } else if (from->kind == QUERY_TIME_INSTANT) {
         struct query_date d = date_add_days(&from->date, -1);
-        date_format(&d, out->from_date);
+        if (d.year >= 1) date_format(&d, out->from_date); /* else stays -infinity */
         snprintf(out->from_at, sizeof out->from_at, "%s", from->text);
     }
     if (to->kind == QUERY_TIME_DATE) {
         snprintf(out->to_date, sizeof out->to_date, "%s", to->text);
     } else if (to->kind == QUERY_TIME_INSTANT) {
         struct query_date d = date_add_days(&to->date, 1);
-        date_format(&d, out->to_date);
+        if (d.year <= 9999) date_format(&d, out->to_date); /* else stays infinity */
         snprintf(out->to_at, sizeof out->to_at, "%s", to->text);
     }
 }
