@@ -12,7 +12,12 @@
  * matching stop/cleanup; strings returned as `char *` are malloc'd and freed by the
  * caller; const-char-pointer results are borrowed (see each function). Servers and
  * databases a failed assertion left behind are killed and dropped when the program
- * exits (atexit). */
+ * exits (atexit).
+ *
+ * Implemented one section per file: harness_db.c (databases), harness_proc.c (the server
+ * process, a test group's server), harness_http.c (HTTP, problem+json checks), harness_raw.c
+ * (raw sockets), harness_cli.c (auth and CLI), harness_misc.c (misc, leftovers); what they
+ * share is in harness_internal.h. */
 #ifndef SLUICE_TEST_HARNESS_H
 #define SLUICE_TEST_HARNESS_H
 
