@@ -44,12 +44,5 @@ int audit_request(struct request *req, const char *action, const char *target, j
 }
 
 int audit_purge(struct db *db, const char *before, long batch, long *deleted) {
-    char b[24];
-    snprintf(b, sizeof b, "%ld", batch);
-    const char *params[] = {before, b};
-    PGresult *r = db_exec(db, &q_purge, 2, params);
-    if (!r) return -1;
-    if (deleted) *deleted = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return 0;
+    return db_purge_batch(db, &q_purge, before, batch, deleted);
 }

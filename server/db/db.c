@@ -126,6 +126,18 @@ PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *c
     return check(db, PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0));
 }
 
+int db_purge_batch(struct db *db, struct db_stmt *stmt, const char *before, long batch,
+                   long *deleted) {
+    char b[24];
+    snprintf(b, sizeof b, "%ld", batch);
+    const char *params[] = {before, b};
+    PGresult *r = db_exec(db, stmt, 2, params);
+    if (!r) return -1;
+    if (deleted) *deleted = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
 static bool retryable(const char *state) {
     return strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0;
 }

@@ -48,6 +48,12 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *
 /* Same for one-off SQL (migrations, admin commands): still bound parameters. */
 PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values);
 
+/* A batched purge: runs stmt with $1 = before (a timestamptz) and $2 = batch, where stmt
+ * deletes at most batch rows older than before and returns one row holding how many went;
+ * stores that count in *deleted (NULL: not wanted). 0, or -1 on a database error. */
+int db_purge_batch(struct db *db, struct db_stmt *stmt, const char *before, long batch,
+                   long *deleted);
+
 /* Runs fn inside BEGIN/COMMIT, retrying serialization failures and deadlocks
  * (40001/40P01) up to 5 times. fn returns 0 to commit, non-zero to roll back (that
  * value is returned). Returns -1 on a database error. */

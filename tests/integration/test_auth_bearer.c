@@ -5,11 +5,12 @@
  * unknown user, deleted user, disabled user → 401 error="invalid_token"; a role too low
  * → 403 error="insufficient_scope" (roles read from the database: a demotion applies at
  * once); refusals audited; key rotation through SECRET_KEY_PREVIOUS and the kid. Tokens
- * are forged with the test's knowledge of SECRET_KEY (auth/jwt.h from sluice_core,
- * libsodium, libjwt). The group owns the database and the server. */
+ * are forged with the test's knowledge of SECRET_KEY (tests/common/jwt_forge.c, auth/jwt.h
+ * from sluice_core). The group owns the database and the server. */
 #include "auth/jwt.h"
 #include "auth/role.h"
 #include "auth_util.h"
+#include "jwt_forge.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -90,48 +91,11 @@ static long get_status(const char *path, const char *token) {
     return s;
 }
 
-static char *b64url(const void *data, size_t len) {
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
-    sodium_bin2base64(out, cap, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
-}
-
-/* "header.payload." + signature (HMAC-SHA256 with key, or sig as given). */
-static char *forge(const char *header, const char *payload, const char *key, const char *sig) {
-    char *h = b64url(header, strlen(header)), *p = b64url(payload, strlen(payload));
-    char signing[4096];
-    snprintf(signing, sizeof signing, "%s.%s", h, p);
-    char *s;
-    if (key) {
-        unsigned char mac[crypto_auth_hmacsha256_BYTES];
-        crypto_auth_hmacsha256_state st;
-        crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
-        crypto_auth_hmacsha256_update(&st, (const unsigned char *)signing, strlen(signing));
-        crypto_auth_hmacsha256_final(&st, mac);
-        s = b64url(mac, sizeof mac);
-    } else {
-        s = strdup(sig);
-    }
-    char *out = malloc(strlen(signing) + strlen(s) + 2);
-    sprintf(out, "%s.%s", signing, s);
-    free(h);
-    free(p);
-    free(s);
-    return out;
-}
-
 static void admin_claims(char *buf, size_t len, long user_id, long iat) {
     snprintf(buf, len,
              "{\"iss\":\"sluice\",\"aud\":\"sluice-api\",\"sub\":\"%ld\",\"role\":\"admin\","
              "\"iat\":%ld,\"exp\":%ld,\"jti\":\"forged\"}",
              user_id, iat, iat + 1800);
-}
-
-static void kid_header(char *buf, size_t len, const char *alg) {
-    char kid[17];
-    jwt_key_id(TEST_SECRET_KEY, kid);
-    snprintf(buf, len, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}", alg, kid);
 }
 
 /* ---- tests ---------------------------------------------------------------------------- */
@@ -190,15 +154,13 @@ static void tampered_payload(void **state) {
     /* the viewer's real token with a payload claiming admin: signature no longer holds */
     char claims[512];
     admin_claims(claims, sizeof claims, viewer_id, (long)time(NULL));
-    char *p = b64url(claims, strlen(claims));
-    const char *dot1 = strchr(viewer_token, '.'), *dot2 = strrchr(viewer_token, '.');
-    char forged[4096];
-    snprintf(forged, sizeof forged, "%.*s.%s%s", (int)(dot1 - viewer_token), viewer_token, p, dot2);
-    free(p);
+    char *forged = jwt_forge_swap_payload(viewer_token, claims);
+    assert_non_null(forged);
     expect_invalid_token(forged);
     char value[4200];
     snprintf(value, sizeof value, "Bearer %s", forged);
     expect_refusal("/users", value, 401, "unauthorized", "invalid_token");
+    free(forged);
     /* the real token itself is fine, and only a viewer */
     assert_int_equal(get_status("/users/me", viewer_token), 200);
     assert_int_equal(get_status("/users", viewer_token), 403);
@@ -211,14 +173,14 @@ static void tampered_signature(void **state) {
     t[n - 3] = t[n - 3] == 'A' ? 'B' : 'A';
     expect_invalid_token(t);
     /* signed with another key under our kid */
-    char header[256], claims[512];
-    kid_header(header, sizeof header, "HS256");
+    char *header = jwt_forge_kid_header("HS256", TEST_SECRET_KEY), claims[512];
     admin_claims(claims, sizeof claims, 1, (long)time(NULL));
-    char *other = forge(header, claims, "not-the-secret-key-0123456789abcdefghij", NULL);
+    char *other = jwt_forge(header, claims, "not-the-secret-key-0123456789abcdefghij", NULL);
     expect_invalid_token(other);
     /* the same claims signed with the real key pass: the forging itself is sound */
-    char *real = forge(header, claims, TEST_SECRET_KEY, NULL);
+    char *real = jwt_forge(header, claims, TEST_SECRET_KEY, NULL);
     assert_int_equal(get_status("/users", real), 200);
+    free(header);
     free(t);
     free(other);
     free(real);
@@ -226,15 +188,15 @@ static void tampered_signature(void **state) {
 
 static void alg_none(void **state) {
     (void)state;
-    char header[256], claims[512];
-    kid_header(header, sizeof header, "none");
+    char *header = jwt_forge_kid_header("none", TEST_SECRET_KEY), claims[512];
     admin_claims(claims, sizeof claims, 1, (long)time(NULL));
-    char *t1 = forge(header, claims, NULL, "");
-    char *t2 = forge(header, claims, NULL, "AAAA");
-    char *t3 = forge("{\"alg\":\"none\"}", claims, NULL, "");
+    char *t1 = jwt_forge(header, claims, NULL, "");
+    char *t2 = jwt_forge(header, claims, NULL, "AAAA");
+    char *t3 = jwt_forge("{\"alg\":\"none\"}", claims, NULL, "");
     expect_invalid_token(t1);
     expect_invalid_token(t2);
     expect_invalid_token(t3);
+    free(header);
     free(t1);
     free(t2);
     free(t3);
@@ -242,35 +204,20 @@ static void alg_none(void **state) {
 
 static void other_algorithm_same_key(void **state) {
     (void)state;
-    jwt_t *j = NULL;
-    assert_int_equal(jwt_new(&j), 0);
-    char kid[17], iat[24];
-    jwt_key_id(TEST_SECRET_KEY, kid);
     long now = (long)time(NULL);
-    snprintf(iat, sizeof iat, "%ld", now);
-    jwt_set_alg(j, JWT_ALG_HS512, (const unsigned char *)TEST_SECRET_KEY,
-                (int)strlen(TEST_SECRET_KEY));
-    jwt_add_header(j, "kid", kid);
-    jwt_add_grant(j, "iss", "sluice");
-    jwt_add_grant(j, "aud", "sluice-api");
-    jwt_add_grant(j, "sub", "1");
-    jwt_add_grant(j, "role", "admin");
-    jwt_add_grant(j, "jti", "hs512");
-    jwt_add_grant_int(j, "iat", now);
-    jwt_add_grant_int(j, "exp", now + 600);
-    char *hs512 = jwt_encode_str(j);
-    jwt_free(j);
+    char *hs512 = jwt_forge_hs512(TEST_SECRET_KEY, "1", "hs512", now, now + 600);
+    assert_non_null(hs512);
     struct http_response r;
     assert_int_equal(bearer_do(proc, "GET", "/users/me", hs512, NULL, &r), 0);
     assert_problem(&r, 401, "unauthorized");
     assert_non_null(strstr(http_header(&r, "WWW-Authenticate"), "HS256"));
     http_response_cleanup(&r);
     free(hs512);
-    char header[256], claims[512];
-    kid_header(header, sizeof header, "HS384");
+    char *header = jwt_forge_kid_header("HS384", TEST_SECRET_KEY), claims[512];
     admin_claims(claims, sizeof claims, 1, now);
-    char *hs384 = forge(header, claims, TEST_SECRET_KEY, NULL);
+    char *hs384 = jwt_forge(header, claims, TEST_SECRET_KEY, NULL);
     expect_invalid_token(hs384);
+    free(header);
     free(hs384);
 }
 

@@ -1,10 +1,11 @@
 /* Unit tests of auth/jwt.c: issue/verify round trip, and refusal of a tampered payload,
  * a tampered signature, alg none, HS512 (and RS256) with the same key, an expired token,
  * a wrong iss or aud, missing claims, an unknown kid; SECRET_KEY_PREVIOUS accepted
- * through the kid. Tokens are crafted here with libsodium (HMAC, base64url) and libjwt;
+ * through the kid. Tokens are forged by tests/common/jwt_forge.c (libsodium, libjwt);
  * every string allocated is freed by its test. */
 #include "auth/jwt.h"
 #include "auth/role.h"
+#include "jwt_forge.h"
 
 #include <jansson.h>
 #include <jwt.h>
@@ -32,50 +33,6 @@ static const struct jwt_settings settings = {.key = KEY,
 static int setup(void **state) {
     (void)state;
     return sodium_init() < 0 ? -1 : 0;
-}
-
-static char *b64url(const void *data, size_t len) {
-    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    char *out = malloc(cap);
-    sodium_bin2base64(out, cap, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return out;
-}
-
-/* header.payload.signature with an HMAC-SHA256 signature under key (NULL: sig_text). */
-static char *craft(const char *header_json, const char *payload_json, const char *key,
-                   const char *sig_text) {
-    char *h = b64url(header_json, strlen(header_json));
-    char *p = b64url(payload_json, strlen(payload_json));
-    size_t n = strlen(h) + strlen(p) + 2;
-    char *signing = malloc(n);
-    snprintf(signing, n, "%s.%s", h, p);
-    char *sig;
-    if (key) {
-        unsigned char mac[crypto_auth_hmacsha256_BYTES];
-        crypto_auth_hmacsha256_state st;
-        crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
-        crypto_auth_hmacsha256_update(&st, (const unsigned char *)signing, strlen(signing));
-        crypto_auth_hmacsha256_final(&st, mac);
-        sig = b64url(mac, sizeof mac);
-    } else {
-        sig = strdup(sig_text);
-    }
-    size_t total = strlen(signing) + strlen(sig) + 2;
-    char *token = malloc(total);
-    snprintf(token, total, "%s.%s", signing, sig);
-    free(h);
-    free(p);
-    free(signing);
-    free(sig);
-    return token;
-}
-
-static char *header_with_kid(const char *alg, const char *key) {
-    char kid[17];
-    jwt_key_id(key, kid);
-    char *out = malloc(128);
-    snprintf(out, 128, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}", alg, kid);
-    return out;
 }
 
 static const char good_claims[] =
@@ -110,8 +67,8 @@ static void round_trip(void **state) {
     free(token);
     free(token2);
     /* a crafted token with the right key and claims passes (the crafting is sound) */
-    char *h = header_with_kid("HS256", KEY);
-    char *c = craft(h, good_claims, KEY, NULL);
+    char *h = jwt_forge_kid_header("HS256", KEY);
+    char *c = jwt_forge(h, good_claims, KEY, NULL);
     assert_int_equal(jwt_verify(&settings, c, NOW, &got), JWT_OK);
     assert_int_equal(got.user_id, 7);
     free(h);
@@ -122,16 +79,12 @@ static void tampered_payload_refused(void **state) {
     (void)state;
     char *token = jwt_issue(&settings, 42, ROLE_VIEWER, NOW, NULL);
     /* swap the payload for one claiming admin, keep header and signature */
-    char *dot1 = strchr(token, '.'), *dot2 = strchr(dot1 + 1, '.');
     char payload[256];
     snprintf(payload, sizeof payload,
              "{\"aud\":\"sluice-api\",\"exp\":%ld,\"iat\":%ld,\"iss\":\"sluice\",\"jti\":\"x\","
              "\"role\":\"admin\",\"sub\":\"42\"}",
              NOW + 1800, NOW);
-    char *p = b64url(payload, strlen(payload));
-    size_t n = (size_t)(dot1 - token) + strlen(p) + strlen(dot2) + 2;
-    char *forged = malloc(n);
-    snprintf(forged, n, "%.*s.%s%s", (int)(dot1 - token), token, p, dot2);
+    char *forged = jwt_forge_swap_payload(token, payload);
     assert_int_equal(jwt_verify(&settings, forged, NOW, NULL), JWT_BAD_SIGNATURE);
     /* one flipped character inside the original payload */
     char *copy = strdup(token);
@@ -139,7 +92,6 @@ static void tampered_payload_refused(void **state) {
     *mid = *mid == 'A' ? 'B' : 'A';
     assert_int_not_equal(jwt_verify(&settings, copy, NOW, NULL), JWT_OK);
     free(copy);
-    free(p);
     free(forged);
     free(token);
 }
@@ -156,8 +108,8 @@ static void tampered_signature_refused(void **state) {
     *(strrchr(copy, '.') + 1) = '\0';
     assert_int_equal(jwt_verify(&settings, copy, NOW, NULL), JWT_MALFORMED);
     /* signed with another key, kid of ours */
-    char *h = header_with_kid("HS256", KEY);
-    char *c = craft(h, good_claims, OTHER_KEY, NULL);
+    char *h = jwt_forge_kid_header("HS256", KEY);
+    char *c = jwt_forge(h, good_claims, OTHER_KEY, NULL);
     assert_int_equal(jwt_verify(&settings, c, NOW, NULL), JWT_BAD_SIGNATURE);
     free(h);
     free(c);
@@ -167,17 +119,17 @@ static void tampered_signature_refused(void **state) {
 
 static void alg_none_refused(void **state) {
     (void)state;
-    char *h = header_with_kid("none", KEY);
+    char *h = jwt_forge_kid_header("none", KEY);
     /* with an empty signature (the usual attack) and with some bytes as signature */
-    char *t1 = craft(h, good_claims, NULL, "");
-    char *t2 = craft(h, good_claims, NULL, "c2lnbmF0dXJl");
+    char *t1 = jwt_forge(h, good_claims, NULL, "");
+    char *t2 = jwt_forge(h, good_claims, NULL, "c2lnbmF0dXJl");
     assert_int_not_equal(jwt_verify(&settings, t1, NOW, NULL), JWT_OK);
     assert_int_equal(jwt_verify(&settings, t2, NOW, NULL), JWT_BAD_ALGORITHM);
     /* also without a kid and with "None" spelled otherwise */
-    char *t3 = craft("{\"alg\":\"None\",\"typ\":\"JWT\"}", good_claims, NULL, "eA");
+    char *t3 = jwt_forge("{\"alg\":\"None\",\"typ\":\"JWT\"}", good_claims, NULL, "eA");
     assert_int_equal(jwt_verify(&settings, t3, NOW, NULL), JWT_BAD_ALGORITHM);
     /* a header without alg */
-    char *t4 = craft("{\"typ\":\"JWT\"}", good_claims, KEY, NULL);
+    char *t4 = jwt_forge("{\"typ\":\"JWT\"}", good_claims, KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t4, NOW, NULL), JWT_BAD_ALGORITHM);
     free(h);
     free(t1);
@@ -189,34 +141,21 @@ static void alg_none_refused(void **state) {
 static void other_algorithms_with_the_same_key_refused(void **state) {
     (void)state;
     /* a genuine HS512 token made by libjwt with our key and our kid */
-    jwt_t *j = NULL;
-    assert_int_equal(jwt_new(&j), 0);
-    char kid[17];
-    jwt_key_id(KEY, kid);
-    jwt_set_alg(j, JWT_ALG_HS512, (const unsigned char *)KEY, (int)strlen(KEY));
-    jwt_add_header(j, "kid", kid);
-    jwt_add_grant(j, "iss", "sluice");
-    jwt_add_grant(j, "aud", "sluice-api");
-    jwt_add_grant(j, "sub", "42");
-    jwt_add_grant(j, "role", "admin");
-    jwt_add_grant(j, "jti", "x");
-    jwt_add_grant_int(j, "iat", NOW);
-    jwt_add_grant_int(j, "exp", NOW + 1800);
-    char *hs512 = jwt_encode_str(j);
-    jwt_free(j);
+    char *hs512 = jwt_forge_hs512(KEY, "42", "x", NOW, NOW + 1800);
+    assert_non_null(hs512);
     /* libjwt alone would accept it with the same key: the pin is ours */
     jwt_t *decoded = NULL;
     assert_int_equal(jwt_decode(&decoded, hs512, (const unsigned char *)KEY, (int)strlen(KEY)), 0);
     jwt_free(decoded);
     assert_int_equal(jwt_verify(&settings, hs512, NOW, NULL), JWT_BAD_ALGORITHM);
     free(hs512);
-    char *h = header_with_kid("HS384", KEY);
-    char *t = craft(h, good_claims, KEY, NULL);
+    char *h = jwt_forge_kid_header("HS384", KEY);
+    char *t = jwt_forge(h, good_claims, KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_BAD_ALGORITHM);
     free(h);
     free(t);
-    h = header_with_kid("RS256", KEY);
-    t = craft(h, good_claims, KEY, NULL);
+    h = jwt_forge_kid_header("RS256", KEY);
+    t = jwt_forge(h, good_claims, KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_BAD_ALGORITHM);
     free(h);
     free(t);
@@ -245,17 +184,17 @@ static void wrong_issuer_or_audience_refused(void **state) {
     assert_int_equal(jwt_verify(&other_iss, token, NOW, NULL), JWT_BAD_ISSUER);
     assert_int_equal(jwt_verify(&other_aud, token, NOW, NULL), JWT_BAD_AUDIENCE);
     free(token);
-    char *h = header_with_kid("HS256", KEY);
-    char *t = craft(h,
-                    "{\"iss\":\"evil\",\"aud\":\"sluice-api\",\"sub\":\"7\",\"role\":\"admin\","
-                    "\"iat\":1700000000,\"exp\":1700001800,\"jti\":\"j\"}",
-                    KEY, NULL);
+    char *h = jwt_forge_kid_header("HS256", KEY);
+    char *t = jwt_forge(h,
+                        "{\"iss\":\"evil\",\"aud\":\"sluice-api\",\"sub\":\"7\",\"role\":\"admin\","
+                        "\"iat\":1700000000,\"exp\":1700001800,\"jti\":\"j\"}",
+                        KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_BAD_ISSUER);
     free(t);
-    t = craft(h,
-              "{\"iss\":\"sluice\",\"aud\":[\"sluice-api\"],\"sub\":\"7\",\"role\":\"admin\","
-              "\"iat\":1700000000,\"exp\":1700001800,\"jti\":\"j\"}",
-              KEY, NULL);
+    t = jwt_forge(h,
+                  "{\"iss\":\"sluice\",\"aud\":[\"sluice-api\"],\"sub\":\"7\",\"role\":\"admin\","
+                  "\"iat\":1700000000,\"exp\":1700001800,\"jti\":\"j\"}",
+                  KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_BAD_AUDIENCE);
     free(t);
     free(h);
@@ -286,9 +225,9 @@ static void missing_or_mistyped_claims_refused(void **state) {
         "{\"iss\":\"sluice\",\"aud\":\"sluice-api\",\"sub\":\"7\",\"role\":\"admin\","
         "\"exp\":1700001800,\"jti\":\"j\"}",
     };
-    char *h = header_with_kid("HS256", KEY);
+    char *h = jwt_forge_kid_header("HS256", KEY);
     for (size_t i = 0; i < sizeof payloads / sizeof payloads[0]; i++) {
-        char *t = craft(h, payloads[i], KEY, NULL);
+        char *t = jwt_forge(h, payloads[i], KEY, NULL);
         assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_BAD_CLAIMS);
         free(t);
     }
@@ -319,7 +258,7 @@ static void key_rotation_through_kid(void **state) {
     assert_int_equal(jwt_verify(&rotated, new_token, NOW, &c), JWT_OK);
     assert_false(c.previous_key);
     /* a token without kid is refused even if its signature is right */
-    char *t = craft("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", good_claims, KEY, NULL);
+    char *t = jwt_forge("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", good_claims, KEY, NULL);
     assert_int_equal(jwt_verify(&settings, t, NOW, NULL), JWT_UNKNOWN_KEY);
     free(t);
     free(old_token);
@@ -337,7 +276,7 @@ static void short_or_empty_keys_never_used(void **state) {
     empty.key = "";
     assert_int_not_equal(jwt_verify(&empty, token, NOW, NULL), JWT_OK);
     /* an alg none token against an empty key: what libjwt alone would accept */
-    char *none = craft("{\"alg\":\"none\"}", good_claims, NULL, "x");
+    char *none = jwt_forge("{\"alg\":\"none\"}", good_claims, NULL, "x");
     assert_int_not_equal(jwt_verify(&empty, none, NOW, NULL), JWT_OK);
     free(none);
     free(token);
