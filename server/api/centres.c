@@ -163,6 +163,15 @@ static void reply_row_json(struct request *req, unsigned status, PGresult *r) {
                 false);
 }
 
+/* Answers the centre row of r (200) or 404 when r is empty; clears r. */
+static void reply_centre_or_404(struct request *req, PGresult *r, const char *code) {
+    if (PQntuples(r) == 0)
+        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
+    else
+        reply_row_json(req, 200, r);
+    PQclear(r);
+}
+
 void api_centres_list(struct request *req) {
     static const char *const allowed[] = {"limit", "cursor", "sort", "actif", "type_cu", NULL};
     static const struct page_sort sorts[] = {{"code", 1, {PAGE_KEY_TEXT}},
@@ -198,11 +207,7 @@ void api_centre_get(struct request *req) {
         reply_db_error(req, "get centre");
         return;
     }
-    if (PQntuples(r) == 0)
-        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
-    else
-        reply_row_json(req, 200, r);
-    PQclear(r);
+    reply_centre_or_404(req, r, code);
 }
 
 void api_centres_create(struct request *req) {
@@ -290,9 +295,5 @@ void api_centre_patch(struct request *req) {
             reply_db_error(req, "update centre");
         return;
     }
-    if (PQntuples(r) == 0)
-        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
-    else
-        reply_row_json(req, 200, r);
-    PQclear(r);
+    reply_centre_or_404(req, r, code);
 }
