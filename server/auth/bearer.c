@@ -8,6 +8,7 @@
 #include "auth/jwt.h"
 #include "auth/principal_cache.h"
 #include "auth/role.h"
+#include "auth/token_cache.h"
 #include "auth/user_store.h"
 #include "http/reply.h"
 
@@ -93,7 +94,7 @@ bool bearer_authorize(struct request *req, int required_role) {
     struct app *a = app_get();
     struct jwt_settings js = auth_jwt_settings(&a->config);
     struct jwt_claims claims;
-    enum jwt_status st = jwt_verify(&js, token, (long)time(NULL), &claims);
+    enum jwt_status st = token_cache_verify(&js, token, (long)time(NULL), &claims);
     if (st != JWT_OK) {
         audit_refusal(req, 0, jwt_status_text(st));
         refuse(req, PROBLEM_UNAUTHORIZED, "invalid_token", jwt_status_text(st));

@@ -163,31 +163,38 @@ static bool parse_sub(const char *sub, int64_t *id) {
     return true;
 }
 
+enum jwt_status jwt_check_times(const struct jwt_claims *c, long now) {
+    if (now - JWT_LEEWAY_SECONDS > c->exp) return JWT_EXPIRED; /* exp + leeway could overflow */
+    if (c->iat > now + JWT_LEEWAY_SECONDS || c->nbf > now + JWT_LEEWAY_SECONDS)
+        return JWT_NOT_YET_VALID;
+    return JWT_OK;
+}
+
 static enum jwt_status check_claims(const struct jwt_settings *s, jwt_t *jwt, long now,
                                     struct jwt_claims *c) {
     const char *iss = jwt_get_grant(jwt, "iss");
     const char *aud = jwt_get_grant(jwt, "aud");
     const char *role = jwt_get_grant(jwt, "role");
     const char *jti = jwt_get_grant(jwt, "jti");
-    long exp = int_claim(jwt, "exp"), iat = int_claim(jwt, "iat");
+    long exp = int_claim(jwt, "exp"), iat = int_claim(jwt, "iat"), nbf = 0;
     if (exp < 0 || iat < 0) return JWT_BAD_CLAIMS;
-    if (now - JWT_LEEWAY_SECONDS > exp) return JWT_EXPIRED; /* exp + leeway could overflow */
-    if (iat > now + JWT_LEEWAY_SECONDS) return JWT_NOT_YET_VALID;
     char *nbf_js = jwt_get_grants_json(jwt, "nbf");
     if (nbf_js) {
         free(nbf_js);
-        long nbf = int_claim(jwt, "nbf");
+        nbf = int_claim(jwt, "nbf");
         if (nbf < 0) return JWT_BAD_CLAIMS;
-        if (nbf > now + JWT_LEEWAY_SECONDS) return JWT_NOT_YET_VALID;
     }
+    c->iat = iat;
+    c->exp = exp;
+    c->nbf = nbf;
+    enum jwt_status times = jwt_check_times(c, now);
+    if (times != JWT_OK) return times;
     if (!iss || strcmp(iss, s->issuer) != 0) return JWT_BAD_ISSUER;
     if (!aud || strcmp(aud, s->audience) != 0) return JWT_BAD_AUDIENCE;
     int r = role_parse(role);
     if (r < 0 || !parse_sub(jwt_get_grant(jwt, "sub"), &c->user_id)) return JWT_BAD_CLAIMS;
     if (!jti || !*jti || strlen(jti) >= sizeof c->jti) return JWT_BAD_CLAIMS;
     c->role = r;
-    c->iat = iat;
-    c->exp = exp;
     snprintf(c->jti, sizeof c->jti, "%s", jti);
     return JWT_OK;
 }

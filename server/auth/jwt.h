@@ -25,9 +25,9 @@ struct jwt_settings {
 };
 
 struct jwt_claims {
-    int64_t user_id; /* sub */
-    int role;        /* enum role */
-    long iat, exp;
+    int64_t user_id;    /* sub */
+    int role;           /* enum role */
+    long iat, exp, nbf; /* nbf: 0 when the token has none */
     char jti[33];
     bool previous_key; /* verified with previous_key */
 };
@@ -53,6 +53,10 @@ char *jwt_issue(const struct jwt_settings *s, int64_t user_id, int role, long no
 /* Verifies token at time now; on JWT_OK fills *claims. */
 enum jwt_status jwt_verify(const struct jwt_settings *s, const char *token, long now,
                            struct jwt_claims *claims);
+
+/* The checks of claims that move with time: exp (JWT_EXPIRED), iat and nbf
+ * (JWT_NOT_YET_VALID), each with JWT_LEEWAY_SECONDS. jwt_verify applies them too. */
+enum jwt_status jwt_check_times(const struct jwt_claims *c, long now);
 
 /* A short English reason for a status, e.g. "the token has expired". Static. */
 const char *jwt_status_text(enum jwt_status st);

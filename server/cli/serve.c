@@ -7,6 +7,7 @@
 #include "auth/bearer.h"
 #include "auth/principal_cache.h"
 #include "auth/principal_listener.h"
+#include "auth/token_cache.h"
 #include "auth/user_bootstrap.h"
 #include "cli/commands.h"
 #include "core/log.h"
@@ -142,12 +143,14 @@ int cmd_serve(int argc, char **argv) {
         .nroutes = nroutes,
         .authorize = bearer_authorize,
     };
-    /* The token cache, kept right by the listener (auth/principal_listener.h). */
+    /* The user cache, kept right by the listener (auth/principal_listener.h). */
     struct principal_listener *listener = NULL;
     if (principal_cache_init(c->auth_cache_entries, c->auth_cache_seconds) != 0)
-        log_warn("token cache: out of memory; every request reads its user");
+        log_warn("user cache: out of memory; every request reads its user");
     if (principal_cache_enabled() && !(listener = principal_listener_start(c->database_url)))
-        log_warn("token cache: the user change listener could not start; caching is off");
+        log_warn("user cache: the user change listener could not start; caching is off");
+    if (token_cache_init(c->token_cache_entries) != 0)
+        log_warn("token cache: out of memory; every request verifies its token in full");
     struct http_server *server = http_server_start(&opts, err, sizeof err);
     if (!server) {
         log_error("%s", err);
@@ -179,6 +182,7 @@ int cmd_serve(int argc, char **argv) {
     rc = 0;
 out:
     principal_cache_shutdown();
+    token_cache_shutdown();
     migrate_set_cleanup(&a->migrations);
     config_cleanup(c);
     return rc;

@@ -83,7 +83,11 @@ static const struct config_key keys[] = {
      "(LISTEN/NOTIFY); this only bounds how long a lost notification (a silently broken "
      "listener connection) can let a disabled user in. Longer: fewer queries, longer risk."},
     {"AUTH_CACHE_ENTRIES", CONFIG_INT, "4096", 4, 1000000, NULL, OFF(auth_cache_entries), false,
-     "Users the token cache holds; beyond, the least recently fetched give way."},
+     "Users the principal cache (AUTH_CACHE_SECONDS) holds; beyond, the least recently "
+     "fetched give way."},
+    {"TOKEN_CACHE_ENTRIES", CONFIG_INT, "4096", 0, 1000000, NULL, OFF(token_cache_entries), false,
+     "Verified access tokens remembered, so that a token sent again skips the HMAC and the "
+     "JSON decoding (its expiry is still checked on every request); 0 verifies every time."},
     {"AUDIT_RETENTION_DAYS", CONFIG_INT, "90", 1, 3650, NULL, OFF(audit_retention_days), false,
      "Days the audit log is kept."},
     {"JOB_LEASE_SECONDS", CONFIG_INT, "30", 2, 3600, NULL, OFF(job_lease_seconds), false,

@@ -43,6 +43,7 @@ struct config {
     long password_hash_concurrency;
     long auth_cache_seconds;
     long auth_cache_entries;
+    long token_cache_entries;
     long audit_retention_days;
     long job_lease_seconds;
     long job_retention_days;
