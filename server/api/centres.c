@@ -184,14 +184,9 @@ void api_centres_list(struct request *req) {
     bool asc = pg.sort_index == 0;
     const char *v[] = {actif_sets[actif < 0 ? 2 : actif], type_sets[type < 0 ? 3 : type],
                        page_key(&pg, 0, asc ? "-" : "~"), pg.fetch};
-    PGresult *r = db_exec(req->db, asc ? &q_list_asc : &q_list_desc, 4, v);
-    if (!r) {
-        reply_db_error(req, "list centres");
-    } else {
-        page_reply_result(req, &pg, r, 1, (const int[]){0});
-        PQclear(r);
-    }
-    page_cleanup(&pg);
+    static const int keys[] = {0};
+    static const struct page_render how = {.json_col = 1, .key_cols = keys, .what = "list centres"};
+    page_query_then(req, &pg, asc ? &q_list_asc : &q_list_desc, 4, v, &how);
 }
 
 void api_centre_get(struct request *req) {

@@ -173,12 +173,7 @@ void api_kpis_compare(struct request *req) {
                        actif_sets[actif < 0 ? 2 : actif],
                        page_key(&pg, 0, ""),
                        pg.fetch};
-    PGresult *r = db_exec(req->db, &q_compare, 7, v);
-    if (!r) {
-        reply_db_error(req, "compare KPIs");
-    } else {
-        page_reply_result(req, &pg, r, 1, (const int[]){0});
-        PQclear(r);
-    }
-    page_cleanup(&pg);
+    static const int keys[] = {0};
+    static const struct page_render how = {.json_col = 1, .key_cols = keys, .what = "compare KPIs"};
+    page_query_then(req, &pg, &q_compare, 7, v, &how);
 }

@@ -209,17 +209,14 @@ void api_orders_list(struct request *req) {
         v[n++] = page_key(&pg, 1, edge_text);
     }
     v[n++] = pg.fetch;
-    PGresult *r = db_exec(req->db, stmts[pg.sort_index], n, v);
-    if (!r) {
-        reply_db_error(req, "list orders");
-    } else {
-        const int date_keys[] = {0, 1, 2}, numero_keys[] = {1, 2};
-        page_reply_result(req, &pg, r, 3, pg.sort_index >= 2 ? date_keys : numero_keys);
-        PQclear(r);
-    }
+    static const int date_keys[] = {0, 1, 2}, numero_keys[] = {1, 2};
+    static const struct page_render by_date_how = {
+        .json_col = 3, .key_cols = date_keys, .what = "list orders"};
+    static const struct page_render by_numero_how = {
+        .json_col = 3, .key_cols = numero_keys, .what = "list orders"};
+    page_query_then(req, &pg, stmts[pg.sort_index], n, v, by_date ? &by_date_how : &by_numero_how);
     free(pattern);
     free(st.data);
-    page_cleanup(&pg);
 }
 
 void api_order_get(struct request *req) {

@@ -263,6 +263,55 @@ void page_reply_result(struct request *req, const struct page *p, const PGresult
     page_reply_items(req, p, r, key_cols, &items);
 }
 
+/* What page_query_then keeps until the result is in (heap, freed by free_page_query). */
+struct page_query {
+    struct page pg;
+    struct page_render how;
+    int key_cols[PAGE_MAX_KEYS];
+    char *on_empty_arg;
+};
+
+static void render_page_query(struct request *req, const PGresult *r, void *ctx) {
+    struct page_query *q = ctx;
+    const struct page_render *how = &q->how;
+    if (!r) {
+        reply_db_error(req, how->what);
+        return;
+    }
+    if (PQntuples(r) == 0 && how->on_empty && !how->on_empty(req, q->on_empty_arg)) return;
+    if (how->json_col >= 0)
+        page_reply_result(req, &q->pg, r, how->json_col, q->key_cols);
+    else
+        page_reply_rows(req, &q->pg, r, how->first, how->cols, how->ncols, q->key_cols);
+}
+
+static void free_page_query(void *ctx) {
+    struct page_query *q = ctx;
+    page_cleanup(&q->pg);
+    free(q->on_empty_arg);
+    free(q);
+}
+
+void page_query_then(struct request *req, struct page *p, struct db_stmt *stmt, int nparams,
+                     const char *const *values, const struct page_render *how) {
+    struct page_query *q = calloc(1, sizeof *q);
+    char *arg = how->on_empty_arg ? strdup(how->on_empty_arg) : NULL;
+    if (!q || (how->on_empty_arg && !arg)) {
+        reply_problem(req, PROBLEM_INTERNAL, "out of memory");
+        page_cleanup(p);
+        free(q);
+        free(arg);
+        return;
+    }
+    q->pg = *p;
+    memset(p->after, 0, sizeof p->after); /* the keys are q's now */
+    q->how = *how;
+    for (size_t k = 0; k < p->sort->nkeys && k < PAGE_MAX_KEYS; k++)
+        q->key_cols[k] = how->key_cols[k];
+    q->on_empty_arg = arg;
+    request_query_then(req, stmt, nparams, values, render_page_query, q, free_page_query);
+}
+
 void page_reply_rows(struct request *req, const struct page *p, const PGresult *r, int first,
                      const struct json_col *cols, size_t ncols, const int *key_cols) {
     int rows = PQntuples(r);

@@ -16,9 +16,9 @@
  *   struct page pg;
  *   if (!page_parse(req, sorts, 2, &pg)) return;              // 400 already queued
  *   const char *v[] = {page_key(&pg, 0, "infinity"), page_key(&pg, 1, "0"), pg.fetch};
- *   PGresult *r = db_exec(req->db, &q_by_sort[pg.sort_index], 3, v);
- *   page_reply_result(req, &pg, r, 2, (int[]){0, 1});       // json column 2, keys 0, 1
- *   PQclear(r); page_cleanup(&pg);
+ *   static const struct page_render how = {.json_col = 2, .key_cols = (const int[]){0, 1},
+ *                                          .what = "list things"}; // JSON column 2, keys 0, 1
+ *   page_query_then(req, &pg, &q_by_sort[pg.sort_index], 3, v, &how);
  *
  * Memory: struct page owns its decoded keys (page_cleanup frees them); sorts are borrowed
  * for the life of the page; replies copy what they need. */
@@ -82,6 +82,28 @@ bool page_cursor_decode(const struct page_sort *sort, const char *cursor, char *
  * take r. */
 void page_reply_result(struct request *req, const struct page *p, const PGresult *r, int json_col,
                        const int *key_cols);
+
+/* How page_query_then answers once the page's rows are in. Pointers are static or
+ * copied (key_cols, on_empty_arg); nothing is kept of the caller's stack. */
+struct page_render {
+    int json_col;                /* >= 0: each item is the JSON text of this column */
+    const struct json_col *cols; /* json_col < 0: items written from these (static) */
+    size_t ncols;
+    int first;           /* the column of cols[0] */
+    const int *key_cols; /* the sort's keyset columns (sort->nkeys of them) */
+    const char *what;    /* for reply_db_error, e.g. "list centres" */
+    /* Optional, when the page is empty: may check (synchronously, on req->db) that the
+     * list's parent exists; false when it queued another reply (404, 400). */
+    bool (*on_empty)(struct request *req, const char *arg);
+    const char *on_empty_arg; /* copied */
+};
+
+/* The usual end of a list handler: runs stmt with values pipelined with the other
+ * requests' statements (request_query_then), then answers with the page (see
+ * page_reply_result / page_reply_rows) or reply_db_error(req, how->what). Takes over
+ * *p's keys (p needs no page_cleanup afterwards); values may point into *p. */
+void page_query_then(struct request *req, struct page *p, struct db_stmt *stmt, int nparams,
+                     const char *const *values, const struct page_render *how);
 
 /* Like page_reply_result, each item written from columns first..first+ncols-1 of its
  * row as described by cols (json_row.h) instead of a JSON column. */

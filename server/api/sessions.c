@@ -206,6 +206,27 @@ static void keyset_bound(const struct page *pg, bool desc, const struct day_rang
     }
 }
 
+/* 1 when stmt with $1 = value finds a row, 0 when not, -1 after reply_db_error. */
+static int row_exists(struct request *req, struct db_stmt *stmt, const char *value,
+                      const char *what) {
+    const char *v[] = {value};
+    PGresult *e = db_exec(req->db, stmt, 1, v);
+    if (!e) {
+        reply_db_error(req, what);
+        return -1;
+    }
+    int found = PQntuples(e) == 1;
+    PQclear(e);
+    return found;
+}
+
+/* An empty page of a centre's sessions: 400 naming `centre` when it does not exist. */
+static bool centre_exists(struct request *req, const char *centre) {
+    int found = row_exists(req, &q_centre_exists, centre, "list sessions");
+    if (found == 0) query_bad(req, "centre", "no centre with code \"%s\"", centre);
+    return found == 1;
+}
+
 void api_sessions_list(struct request *req) {
     static const char *const allowed[] = {"limit", "cursor", "sort", "centre", "from", "to", NULL};
     static const struct page_sort sorts[] = {{"-date", 2, {PAGE_KEY_DATE, PAGE_KEY_INT}},
@@ -228,39 +249,28 @@ void api_sessions_list(struct request *req) {
     const char *key_date, *key_id;
     keyset_bound(&pg, desc, &b, &key_date, &key_id);
     const char *other = desc ? b.from_date : b.to_date;
-    PGresult *r;
+    /* An empty page of one centre's sessions says whether that centre exists. */
+    const struct page_render how = {.json_col = -1,
+                                    .cols = session_cols,
+                                    .ncols = sizeof session_cols / sizeof session_cols[0],
+                                    .key_cols = session_keys,
+                                    .what = "list sessions",
+                                    .on_empty = centre_raw ? centre_exists : NULL,
+                                    .on_empty_arg = centre_raw ? centre : NULL};
     if (centre_raw) {
         const char *v[] = {centre, key_date, key_id, other, b.from_at, b.to_at, pg.fetch};
-        r = db_exec(req->db, desc ? &q_centre_desc : &q_centre_asc, 7, v);
+        page_query_then(req, &pg, desc ? &q_centre_desc : &q_centre_asc, 7, v, &how);
     } else {
         const char *v[] = {key_date, key_id, other, b.from_at, b.to_at, pg.fetch};
-        r = db_exec(req->db, desc ? &q_list_desc : &q_list_asc, 6, v);
+        page_query_then(req, &pg, desc ? &q_list_desc : &q_list_asc, 6, v, &how);
     }
-    if (!r) {
-        reply_db_error(req, "list sessions");
-        page_cleanup(&pg);
-        return;
-    }
-    if (PQntuples(r) == 0 && centre_raw) {
-        /* No rows: say so plainly when the centre itself is unknown. */
-        const char *v[] = {centre};
-        PGresult *e = db_exec(req->db, &q_centre_exists, 1, v);
-        bool exists = e && PQntuples(e) == 1;
-        if (e) PQclear(e);
-        if (!e) {
-            reply_db_error(req, "list sessions");
-            goto out;
-        }
-        if (!exists) {
-            query_bad(req, "centre", "no centre with code \"%s\"", centre);
-            goto out;
-        }
-    }
-    page_reply_rows(req, &pg, r, 0, session_cols, sizeof session_cols / sizeof session_cols[0],
-                    session_keys);
-out:
-    PQclear(r);
-    page_cleanup(&pg);
+}
+
+/* An empty page of a session's pieces: 404 when the session does not exist. */
+static bool session_exists(struct request *req, const char *id) {
+    int found = row_exists(req, &q_session_exists, id, "list pieces");
+    if (found == 0) reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
+    return found == 1;
 }
 
 /* The {id} path parameter; false after a 400. */
@@ -312,29 +322,13 @@ void api_session_pieces(struct request *req) {
     long long k = strtoll(key, NULL, 10);
     snprintf(clamped, sizeof clamped, "%lld", k < -1 ? -1 : k > 2147483647 ? 2147483647 : k);
     const char *v[] = {id, clamped, pg.fetch};
-    PGresult *r = db_exec(req->db, asc ? &q_pieces_asc : &q_pieces_desc, 3, v);
-    if (!r) {
-        reply_db_error(req, "list pieces");
-        page_cleanup(&pg);
-        return;
-    }
-    if (PQntuples(r) == 0) {
-        const char *w[] = {id};
-        PGresult *e = db_exec(req->db, &q_session_exists, 1, w);
-        bool exists = e && PQntuples(e) == 1;
-        if (e) PQclear(e);
-        if (!e) {
-            reply_db_error(req, "list pieces");
-            goto out;
-        }
-        if (!exists) {
-            reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
-            goto out;
-        }
-    }
-    page_reply_rows(req, &pg, r, 0, piece_cols, sizeof piece_cols / sizeof piece_cols[0],
-                    (const int[]){1});
-out:
-    PQclear(r);
-    page_cleanup(&pg);
+    static const int piece_keys[] = {1};
+    const struct page_render how = {.json_col = -1,
+                                    .cols = piece_cols,
+                                    .ncols = sizeof piece_cols / sizeof piece_cols[0],
+                                    .key_cols = piece_keys,
+                                    .what = "list pieces",
+                                    .on_empty = session_exists,
+                                    .on_empty_arg = id};
+    page_query_then(req, &pg, asc ? &q_pieces_asc : &q_pieces_desc, 3, v, &how);
 }

@@ -57,7 +57,15 @@ static void quiet_notices(void *arg, const char *message) {
     (void)message;
 }
 
+static PGconn *live_conn(struct db *db);
+
 PGconn *db_conn(struct db *db) {
+    if (db->npending > 0) db_drain(db);
+    return live_conn(db);
+}
+
+/* The connection, opened again when needed (pending statements untouched). */
+static PGconn *live_conn(struct db *db) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return db->conn;
     if (db->conn) {
         PQfinish(db->conn);
@@ -97,7 +105,9 @@ static PGresult *check(struct db *db, PGresult *res) {
 
 const char *db_sqlstate(const struct db *db) { return db->sqlstate; }
 
-PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values) {
+/* The statement's id (assigned on first use), or 0 with the error set when there are
+ * more than DB_MAX_STATEMENTS. */
+static int stmt_id(struct db *db, struct db_stmt *stmt) {
     int id = atomic_load(&stmt->id);
     if (id == 0) {
         int fresh = atomic_fetch_add(&next_stmt_id, 1);
@@ -107,18 +117,166 @@ PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *
     }
     if (id >= DB_MAX_STATEMENTS) {
         copy_error(db, "too many prepared statements");
-        return NULL;
+        return 0;
     }
-    if (!db_conn(db)) return NULL;
+    return id;
+}
+
+static bool is_prepared(const struct db *db, int id) {
+    return db->prepared[id / 64] & (1ull << (id % 64));
+}
+
+static void set_prepared(struct db *db, int id, bool on) {
+    if (on)
+        db->prepared[id / 64] |= 1ull << (id % 64);
+    else
+        db->prepared[id / 64] &= ~(1ull << (id % 64));
+}
+
+PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values) {
+    int id = stmt_id(db, stmt);
+    if (!id || !db_conn(db)) return NULL;
     char name[16];
     snprintf(name, sizeof name, "s%d", id);
-    if (!(db->prepared[id / 64] & (1ull << (id % 64)))) {
+    if (!is_prepared(db, id)) {
         PGresult *p = check(db, PQprepare(db->conn, name, stmt->sql, 0, NULL));
         if (!p) return NULL;
         PQclear(p);
-        db->prepared[id / 64] |= 1ull << (id % 64);
+        set_prepared(db, id, true);
     }
     return check(db, PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0));
+}
+
+/* ---- pipelining ----------------------------------------------------------------- */
+
+/* The connection broke or could not leave pipeline mode: drop it (reopened on next use). */
+static void drop_conn(struct db *db) {
+    if (db->conn) PQfinish(db->conn);
+    db->conn = NULL;
+    set_state(db, true);
+}
+
+bool db_send(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values,
+             db_result_fn fn, void *arg) {
+    size_t bytes = 0;
+    for (int i = 0; i < nparams; i++) bytes += values[i] ? strlen(values[i]) : 0;
+    if (db->npending > 0 &&
+        (db->npending == DB_PIPELINE_MAX || db->pending_bytes + bytes > DB_PIPELINE_MAX_BYTES))
+        db_drain(db);
+    int id = stmt_id(db, stmt);
+    if (!id || !live_conn(db)) return false;
+    if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(db->conn)) {
+        copy_error(db, PQerrorMessage(db->conn));
+        return false;
+    }
+    char name[16];
+    snprintf(name, sizeof name, "s%d", id);
+    /* Prepared once per connection: marked now, unmarked by db_drain if the PREPARE fails,
+     * so a second use in the same pipeline does not prepare it again. */
+    bool prepare = !is_prepared(db, id);
+    if ((prepare && !PQsendPrepare(db->conn, name, stmt->sql, 0, NULL)) ||
+        !PQsendQueryPrepared(db->conn, name, nparams, values, NULL, NULL, 0) ||
+        !PQpipelineSync(db->conn)) {
+        /* Nothing usable was queued, or the connection failed mid-way: the statements
+         * already pending are failed by the drain, and the connection is dropped. */
+        copy_error(db, PQerrorMessage(db->conn));
+        char saved[sizeof db->error];
+        memcpy(saved, db->error, sizeof saved);
+        db_drain(db);
+        drop_conn(db);
+        memcpy(db->error, saved, sizeof saved);
+        return false;
+    }
+    if (prepare) set_prepared(db, id, true);
+    db->pending[db->npending++] =
+        (struct db_pending){.fn = fn, .arg = arg, .id = id, .prepare_sent = prepare};
+    db->pending_bytes += bytes;
+    return true;
+}
+
+/* Reads one pending statement's results up to and including its Sync. Returns its
+ * result (the last successful one: the statement's, after its PREPARE's) or NULL with
+ * the error recorded; *broken when the connection can no longer be read. */
+static PGresult *read_one(struct db *db, const struct db_pending *p, bool *broken) {
+    PGresult *keep = NULL;
+    bool failed = false;
+    int seen = 0, nulls = 0;
+    for (;;) {
+        PGresult *r = PQgetResult(db->conn);
+        if (!r) {
+            /* NULL separates results; two in a row or a dead connection: nothing more. */
+            if (PQstatus(db->conn) != CONNECTION_OK || ++nulls > 1) {
+                *broken = true;
+                break;
+            }
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+        if (!ok && p->prepare_sent && seen == 0) set_prepared(db, p->id, false);
+        seen++;
+        if (ok && !failed) {
+            PQclear(keep);
+            keep = r;
+            continue;
+        }
+        if (!failed && st != PGRES_PIPELINE_ABORTED) {
+            copy_error(db, PQresultErrorMessage(r));
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
+        }
+        failed = true;
+        PQclear(r);
+    }
+    if (*broken && !failed) {
+        copy_error(db, PQerrorMessage(db->conn));
+        failed = true;
+    }
+    if (failed) {
+        PQclear(keep);
+        return NULL;
+    }
+    return keep;
+}
+
+void db_drain(struct db *db) {
+    size_t n = db->npending;
+    db->npending = 0; /* callbacks may send again: they start a fresh pipeline */
+    db->pending_bytes = 0;
+    struct db_pending todo[DB_PIPELINE_MAX];
+    memcpy(todo, db->pending, n * sizeof *todo);
+    bool broken = db->conn == NULL;
+    PGresult *results[DB_PIPELINE_MAX];
+    char errors[DB_PIPELINE_MAX][sizeof db->error];
+    char states[DB_PIPELINE_MAX][sizeof db->sqlstate];
+    /* Read everything first, so the connection is out of pipeline mode (and usable
+     * synchronously) when the callbacks run. */
+    for (size_t i = 0; i < n; i++) {
+        if (broken) {
+            snprintf(db->error, sizeof db->error, "the connection to the database was lost");
+            db->sqlstate[0] = '\0';
+            results[i] = NULL;
+        } else {
+            db->sqlstate[0] = '\0';
+            results[i] = read_one(db, &todo[i], &broken);
+        }
+        memcpy(errors[i], db->error, sizeof errors[i]);
+        memcpy(states[i], db->sqlstate, sizeof states[i]);
+    }
+    if (db->conn && (broken || (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
+                                !PQexitPipelineMode(db->conn))))
+        drop_conn(db);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(db->error, errors[i], sizeof db->error);
+        memcpy(db->sqlstate, states[i], sizeof db->sqlstate);
+        todo[i].fn(db, results[i], todo[i].arg);
+        PQclear(results[i]);
+    }
 }
 
 PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values) {
@@ -171,7 +329,7 @@ int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg
 }
 
 void db_reset_after_use(struct db *db) {
-    if (!db->conn) return;
+    if (!db->conn || db->npending > 0) return;
     PGTransactionStatusType ts = PQtransactionStatus(db->conn);
     if (ts == PQTRANS_IDLE) return;
     if (ts == PQTRANS_UNKNOWN) return; /* broken: re-opened on next use */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #define DB_MAX_STATEMENTS 512
+#define DB_PIPELINE_MAX 32          /* statements sent ahead before db_send drains */
+#define DB_PIPELINE_MAX_BYTES 65536 /* parameter bytes sent ahead (see db_send) */
 
 /* A statement of some module, declared static in the file that owns its SQL:
  *   static struct db_stmt q_centre_get = DB_STMT("SELECT ... WHERE code = $1");
@@ -24,10 +26,25 @@ struct db_stmt {
 #define DB_STMT(text) {.sql = (text), .id = 0}
 /* clang-format on */
 
+struct db;
+/* Called by db_drain with a statement's result (borrowed: cleared after the call), or NULL
+ * when it failed (db_last_error, db_sqlstate and db_is_down then describe that failure). */
+typedef void (*db_result_fn)(struct db *db, PGresult *res, void *arg);
+
+struct db_pending {
+    db_result_fn fn;
+    void *arg;
+    int id;            /* statement id */
+    bool prepare_sent; /* a PREPARE for it precedes the statement in the pipeline */
+};
+
 struct db {
     char *url;
     PGconn *conn;
     uint64_t prepared[DB_MAX_STATEMENTS / 64];
+    struct db_pending pending[DB_PIPELINE_MAX]; /* sent, result not yet read (FIFO) */
+    size_t npending;
+    size_t pending_bytes;
     atomic_bool down; /* the last attempt to reach the server failed */
     char error[512];  /* last error message */
     char sqlstate[8]; /* SQLSTATE of the last failed statement */
@@ -37,13 +54,31 @@ struct db {
 void db_init(struct db *db, const char *url);
 void db_cleanup(struct db *db);
 
-/* A live connection, (re)connecting if needed; NULL when the server is unreachable. */
+/* A live connection, (re)connecting if needed; NULL when the server is unreachable.
+ * Statements still in the pipeline (db_send) are drained first, so the caller may use the
+ * connection synchronously. */
 PGconn *db_conn(struct db *db);
 
 /* Runs a prepared statement with text parameters (NULL = SQL NULL). Returns the result
  * when its status is COMMAND_OK or TUPLES_OK; otherwise NULL with db_last_error set
  * (and db_is_down when the connection was lost). db_sqlstate gives the error code. */
 PGresult *db_exec(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values);
+
+/* Pipelining: sends stmt at once in libpq's pipeline mode, each statement followed by its
+ * own Sync (so each runs in its own implicit transaction and a failure touches no other),
+ * and returns without waiting; fn(db, result, arg) runs later, in this thread, from
+ * db_drain, in the order of sending. Several requests' statements thus share round
+ * trips, and PostgreSQL works on one while the caller prepares the next.
+ * Returns false, without calling fn, when nothing could be sent (db_last_error says
+ * why). Sends drain first when DB_PIPELINE_MAX statements or DB_PIPELINE_MAX_BYTES of
+ * parameters are already in flight. For statements whose parameters are small (the
+ * caller's output must not fill the socket while PostgreSQL's results wait unread). */
+bool db_send(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values,
+             db_result_fn fn, void *arg);
+
+/* Reads every pending result and calls its fn; leaves pipeline mode. A lost connection
+ * fails every statement still pending (fn gets NULL, db_is_down is true). */
+void db_drain(struct db *db);
 
 /* Same for one-off SQL (migrations, admin commands): still bound parameters. */
 PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values);
@@ -59,7 +94,8 @@ int db_purge_batch(struct db *db, struct db_stmt *stmt, const char *before, long
  * value is returned). Returns -1 on a database error. */
 int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg);
 
-/* After each request: a transaction left open is rolled back (and logged). */
+/* After each request: a transaction left open is rolled back (and logged). Does
+ * nothing while statements are pending in the pipeline (call it again after db_drain). */
 void db_reset_after_use(struct db *db);
 
 bool db_is_down(const struct db *db);

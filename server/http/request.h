@@ -13,7 +13,14 @@
 #include <stdint.h>
 
 struct db;
+struct db_stmt;
+struct pg_result; /* libpq's PGresult */
+struct request;
 struct MHD_Connection;
+
+/* Builds the reply of a request from its statement's result (NULL when the statement
+ * failed: answer with reply_db_error). ctx is the handler's, passed to request_query_then. */
+typedef void (*request_render_fn)(struct request *req, const struct pg_result *res, void *ctx);
 
 struct header {
     char *name, *value;
@@ -66,6 +73,12 @@ struct request {
     struct db *db;
     struct principal auth;
 
+    /* A reply that waits for a pipelined statement (request_query_then). */
+    request_render_fn render;
+    void *render_ctx;
+    void (*render_ctx_free)(void *ctx);
+    bool deferred;
+
     /* The answer, built by the handler (any thread), sent by the event thread. */
     struct reply reply;
     int state; /* private to http/daemon.c */
@@ -76,6 +89,15 @@ const char *request_param(const struct request *req, const char *name);
 
 /* First query parameter of that name, or NULL; *count (optional) gets how many. */
 const char *request_query(const struct request *req, const char *name, size_t *count);
+
+/* For a handler whose reply needs one statement: sends stmt with values (copied at once)
+ * on the worker's connection in pipeline mode, with the statements of the other requests
+ * the worker is running, and returns; the handler returns right after. Once the result
+ * is in, render(req, result, ctx) builds the reply and ctx_free(ctx) (NULL: nothing) frees
+ * ctx. When nothing could be sent, render runs before this returns, with NULL. */
+void request_query_then(struct request *req, struct db_stmt *stmt, int nparams,
+                        const char *const *values, request_render_fn render, void *ctx,
+                        void (*ctx_free)(void *ctx));
 
 /* Monotonic clock in seconds. */
 double request_clock(void);

@@ -17,42 +17,62 @@ struct request_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct request **ring;
-    size_t cap, head, count, running;
+    size_t cap, head, count, running, idle;
     bool stopping;
     struct worker *workers;
     size_t nworkers;
     request_run_fn run;
+    request_flush_fn flush;
     request_done_fn done;
     void *userdata;
 };
 
+/* How many of the waiting requests a worker takes: its share, so that idle workers get
+ * some too, at most REQUEST_POOL_BATCH. Called with the lock held. */
+static size_t batch_size(const struct request_pool *p) {
+    size_t share = (p->count + p->idle) / (p->idle + 1);
+    if (share < 1) share = 1;
+    if (share > REQUEST_POOL_BATCH) share = REQUEST_POOL_BATCH;
+    return share < p->count ? share : p->count;
+}
+
 static void *worker_main(void *arg) {
     struct worker *w = arg;
     struct request_pool *p = w->pool;
+    struct request *batch[REQUEST_POOL_BATCH];
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->count == 0 && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+        while (p->count == 0 && !p->stopping) {
+            p->idle++;
+            pthread_cond_wait(&p->cv, &p->mu);
+            p->idle--;
+        }
         if (p->stopping) {
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        struct request *req = p->ring[p->head];
-        p->head = (p->head + 1) % p->cap;
-        p->count--;
-        p->running++;
+        size_t n = batch_size(p);
+        for (size_t i = 0; i < n; i++) {
+            batch[i] = p->ring[p->head];
+            p->head = (p->head + 1) % p->cap;
+        }
+        p->count -= n;
+        p->running += n;
         pthread_mutex_unlock(&p->mu);
 
-        p->run(req, &w->db, p->userdata);
+        /* Each request may be handed back (and freed by another thread) once run. */
+        for (size_t i = 0; i < n; i++) p->run(batch[i], &w->db, p->userdata);
+        p->flush(&w->db, p->userdata);
         pthread_mutex_lock(&p->mu);
-        p->running--;
+        p->running -= n;
         pthread_mutex_unlock(&p->mu);
-        p->done(req, p->userdata); /* req may be freed by another thread from here on */
     }
     return NULL;
 }
 
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_done_fn done, void *userdata) {
+                                      request_run_fn run, request_flush_fn flush,
+                                      request_done_fn done, void *userdata) {
     struct request_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
@@ -61,6 +81,7 @@ struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const ch
     p->ring = calloc(capacity, sizeof *p->ring);
     p->workers = calloc(nthreads, sizeof *p->workers);
     p->run = run;
+    p->flush = flush;
     p->done = done;
     p->userdata = userdata;
     if (!p->ring || !p->workers) {

@@ -1,6 +1,10 @@
 /* request_pool: a bounded queue of suspended requests and the worker threads that run
- * their handlers, each thread owning one struct db (one PostgreSQL connection). The
- * pool never owns a request: it borrows it from the queue until it resumes it. */
+ * their handlers, each thread owning one struct db (one PostgreSQL connection). A worker
+ * takes the requests waiting in batches (its share of the queue, at most
+ * REQUEST_POOL_BATCH), runs each, then calls `flush` once for the batch: statements the
+ * handlers sent in pipeline mode (db_send) go to PostgreSQL together and come back in
+ * one round trip. The pool never owns a request: it borrows it from the queue until
+ * `run` or `flush` hands it back. */
 #ifndef SLUICE_REQUEST_POOL_H
 #define SLUICE_REQUEST_POOL_H
 
@@ -11,13 +15,19 @@ struct request;
 struct db;
 struct request_pool;
 
-/* Runs one request on a worker (sets req->reply). */
+#define REQUEST_POOL_BATCH 16
+
+/* Runs one request on a worker; the request is handed back to the event threads by it,
+ * at once or from `flush` (when its reply waits for a pipelined statement). */
 typedef void (*request_run_fn)(struct request *req, struct db *db, void *userdata);
-/* Hands a request back to the event threads (resumes its connection). */
+/* After each batch: finishes what the batch left pending on db. */
+typedef void (*request_flush_fn)(struct db *db, void *userdata);
+/* Hands a request that never ran back to the event threads (see request_pool_free). */
 typedef void (*request_done_fn)(struct request *req, void *userdata);
 
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_done_fn done, void *userdata);
+                                      request_run_fn run, request_flush_fn flush,
+                                      request_done_fn done, void *userdata);
 
 /* False when the queue is full or the pool is stopping: the caller answers 503. */
 bool request_pool_push(struct request_pool *pool, struct request *req);

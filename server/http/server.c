@@ -288,6 +288,15 @@ static bool parse_json_body(struct request *req) {
 
 /* ---- handlers ---------------------------------------------------------------- */
 
+/* The reply is built: hand the request back to its event thread. req may be freed by
+ * that thread from here on. */
+static void finish_on_worker(struct request *req) {
+    db_reset_after_use(req->db);
+    req->db = NULL;
+    req->state = ST_REPLY_READY;
+    MHD_resume_connection(req->conn);
+}
+
 static void run_on_worker(struct request *req, struct db *db, void *userdata) {
     struct http_server *s = userdata;
     req->db = db;
@@ -301,9 +310,38 @@ static void run_on_worker(struct request *req, struct db *db, void *userdata) {
     } else {
         req->route->handler(req);
     }
+    if (!req->deferred) finish_on_worker(req); /* else: from on_query_result */
+}
+
+/* The pipelined statement of a request (request_query_then) is back. */
+static void on_query_result(struct db *db, PGresult *res, void *arg) {
+    struct request *req = arg;
+    req->db = db;
+    req->render(req, res, req->render_ctx);
+    if (req->render_ctx_free) req->render_ctx_free(req->render_ctx);
+    req->render_ctx = NULL;
+    finish_on_worker(req);
+}
+
+void request_query_then(struct request *req, struct db_stmt *stmt, int nparams,
+                        const char *const *values, request_render_fn render, void *ctx,
+                        void (*ctx_free)(void *ctx)) {
+    req->render = render;
+    req->render_ctx = ctx;
+    req->render_ctx_free = ctx_free;
+    if (db_send(req->db, stmt, nparams, values, on_query_result, req)) {
+        req->deferred = true;
+        return;
+    }
+    render(req, NULL, ctx);
+    if (ctx_free) ctx_free(ctx);
+    req->render_ctx = NULL;
+}
+
+static void flush_on_worker(struct db *db, void *userdata) {
+    (void)userdata;
+    db_drain(db);
     db_reset_after_use(db);
-    req->db = NULL;
-    req->state = ST_REPLY_READY;
 }
 
 static void resume_request(struct request *req, void *userdata) {
@@ -503,7 +541,7 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
         return NULL;
     }
     s->pool = request_pool_new((size_t)opts->workers, (size_t)opts->queue, opts->database_url,
-                               run_on_worker, resume_request, s);
+                               run_on_worker, flush_on_worker, resume_request, s);
     if (!s->pool) {
         snprintf(err, errlen, "cannot start the request workers");
         freeaddrinfo(ai);
@@ -517,13 +555,13 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
      * own 414/431 (HTML); between MAX_HEADER_BYTES and this, sluice answers problem+json.
      * Kept small on purpose: libmicrohttpd clears the pool for every request. */
     size_t memory = (size_t)opts->max_header_bytes + 16384;
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
-        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->connection_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                 mhd_logger, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->connection_timeout,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
+                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this host?)",
