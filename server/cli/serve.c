@@ -127,11 +127,17 @@ int cmd_serve(int argc, char **argv) {
 
     size_t nroutes;
     const struct route *routes = api_routes(&nroutes);
+    long workers = c->request_workers;
+    if (workers == 0) { /* one per core: a batch keeps its core busy (see request_pool.h) */
+        workers = sysconf(_SC_NPROCESSORS_ONLN);
+        if (workers < 2) workers = 2;
+        if (workers > 256) workers = 256;
+    }
     struct http_server_options opts = {
         .host = c->http_host,
         .port = (int)c->http_port,
         .threads = (int)c->http_threads,
-        .workers = (int)c->request_workers,
+        .workers = (int)workers,
         .queue = (int)c->request_queue,
         .max_body_bytes = c->max_body_bytes,
         .max_header_bytes = c->max_header_bytes,
@@ -164,10 +170,11 @@ int cmd_serve(int argc, char **argv) {
         principal_listener_stop(listener);
         goto out;
     }
-    char port[16];
+    char port[16], nworkers[16];
     snprintf(port, sizeof port, "%ld", c->http_port);
-    log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "version", SLUICE_VERSION,
-              (char *)NULL);
+    snprintf(nworkers, sizeof nworkers, "%ld", workers);
+    log_event(LOG_INFO, "listening", "host", c->http_host, "port", port, "request_workers",
+              nworkers, "version", SLUICE_VERSION, (char *)NULL);
 
     int sig = 0;
     sigwait(&stop_signals, &sig);

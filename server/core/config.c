@@ -35,8 +35,9 @@ static const struct config_key keys[] = {
      "TCP port of the HTTP server."},
     {"HTTP_THREADS", CONFIG_INT, "2", 1, 64, NULL, OFF(http_threads), false,
      "libmicrohttpd event threads (epoll); they never block."},
-    {"REQUEST_WORKERS", CONFIG_INT, "4", 1, 256, NULL, OFF(request_workers), false,
-     "Request workers, each with one PostgreSQL connection (about 2 per CPU core)."},
+    {"REQUEST_WORKERS", CONFIG_INT, "0", 0, 256, NULL, OFF(request_workers), false,
+     "Request workers, each with one PostgreSQL connection; each takes the waiting requests "
+     "in batches and pipelines their statements. 0: one per CPU core, at least 2."},
     {"REQUEST_QUEUE", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(request_queue), false,
      "Requests waiting for a worker before new ones get 503."},
     {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,
