@@ -145,8 +145,9 @@ static void login(struct request *req, const char *username, const char *passwor
         return;
     }
     long retry_after = 0;
-    if (login_limit_check(req->db, username, req->client_addr, c->login_max_failures,
-                          c->login_window_seconds, &retry_after) != 0) {
+    int64_t attempt_row = 0;
+    if (login_limit_reserve(req->db, username, req->client_addr, c->login_max_failures,
+                            c->login_window_seconds, &retry_after, &attempt_row) != 0) {
         token_db_error(req, "checking failed logins");
         return;
     }
@@ -166,10 +167,7 @@ static void login(struct request *req, const char *username, const char *passwor
     bool match = password_verify(u.found ? u.hash : NULL, password, password_len);
     if (!match || !u.enabled) {
         const char *reason = !u.found ? "unknown_user" : !match ? "bad_password" : "disabled";
-        if (login_limit_record_failure(req->db, username, req->client_addr) != 0) {
-            token_db_error(req, "counting a failed login");
-            return;
-        }
+        /* already counted: login_limit_reserve recorded the attempt as a failure */
         audit_login(req, "login.failure", u.found ? u.id : 0, false,
                     json_pack("{s:s}", "reason", reason));
         reply_oauth_error(req, 400, "invalid_grant", "incorrect username or password");
@@ -177,7 +175,7 @@ static void login(struct request *req, const char *username, const char *passwor
         return;
     }
     rehash_if_needed(req, &u, password, password_len);
-    if (login_limit_clear_user(req->db, username) != 0) {
+    if (login_limit_succeeded(req->db, username, attempt_row) != 0) {
         token_db_error(req, "clearing failed logins");
         return;
     }

@@ -3,9 +3,10 @@
  * LOGIN_MAX_FAILURES (3 here) within LOGIN_WINDOW_SECONDS (6 here) → 429 with
  * Retry-After, RFC 6749 form, audited as login.locked; two sluice processes on one
  * database share the counts; each key locks on its own; the lock ends with the window;
- * a success forgets the username's failures. The counter keys are computed here as the
- * server does (auth/pii.h, keyed BLAKE2b) to act on one key at a time. The group owns the
- * database and both servers. */
+ * a success forgets the username's failures; attempts sent all at once to both processes
+ * get exactly LOGIN_MAX_FAILURES tries between them, the rest 429. The counter keys are computed
+ * here as the server does (auth/pii.h, keyed BLAKE2b) to act on one key at a time. The group owns
+ * the database and both servers. */
 #include "auth/bytea.h"
 #include "auth/pii.h"
 #include "auth_util.h"
@@ -32,7 +33,9 @@ static int group_setup(void **state) {
     (void)state;
     if (sodium_init() < 0 || pii_keys_derive(TEST_PII_KEY, &keys) != 0) return -1;
     if (testdb_create(&db) != 0) return -1;
-    static const char *const env[] = {"LOGIN_MAX_FAILURES=3", "LOGIN_WINDOW_SECONDS=6", NULL};
+    /* Enough workers and hashes for the concurrent attempts to really run together. */
+    static const char *const env[] = {"LOGIN_MAX_FAILURES=3", "LOGIN_WINDOW_SECONDS=6",
+                                      "REQUEST_WORKERS=8", "PASSWORD_HASH_CONCURRENCY=8", NULL};
     a = sluice_start(db.url, env);
     b = a ? sluice_start(db.url, env) : NULL;
     if (!b) return -1;
@@ -150,12 +153,51 @@ static void success_forgets_username_failures(void **state) {
     assert_int_equal(failures_of("address", "127.0.0.1"), 2);
 }
 
+/* 12 wrong passwords for one user, all written (6 to each process) before any answer is
+ * read: the limit holds across concurrent attempts, none slips past it. */
+static void concurrent_attempts_cannot_exceed_the_limit(void **state) {
+    (void)state;
+    forget_all();
+    enum { N = 12 };
+    int fds[N];
+    static const char body[] = "grant_type=password&username=uma&password=wrong-password-c";
+    char req[512];
+    snprintf(req, sizeof req,
+             "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+             "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\nConnection: "
+             "close\r\n\r\n%s",
+             sizeof body - 1, body);
+    for (int i = 0; i < N; i++) {
+        fds[i] = raw_connect(i % 2 ? b : a);
+        assert_true(fds[i] >= 0);
+    }
+    for (int i = 0; i < N; i++) assert_int_equal(raw_send_str(fds[i], req), 0);
+    int tried = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        struct http_response r;
+        assert_int_equal(raw_read_response(fds[i], 30000, &r), 0);
+        close(fds[i]);
+        if (r.status == 400)
+            tried++;
+        else if (r.status == 429)
+            refused++;
+        else
+            fail_msg("attempt %d: %ld %s", i, r.status, r.body);
+        http_response_cleanup(&r);
+    }
+    assert_int_equal(tried, 3);
+    assert_int_equal(refused, N - 3);
+    assert_int_equal(failures_of("username", "uma"), 3);
+    assert_int_equal(failures_of("address", "127.0.0.1"), 3);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shared_between_processes),
         cmocka_unit_test(per_username),
         cmocka_unit_test(per_address),
         cmocka_unit_test(success_forgets_username_failures),
+        cmocka_unit_test(concurrent_attempts_cannot_exceed_the_limit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
