@@ -5,6 +5,7 @@
 #include "db/db.h"
 #include "http/metrics.h"
 #include "http/reply.h"
+#include "http/request_pool.h"
 
 #include <stdlib.h>
 
@@ -29,6 +30,19 @@ void api_metrics(struct request *req) {
                    "sluice_db_connections{state=\"up\"} %ld\n"
                    "sluice_db_connections{state=\"down\"} %ld\n",
                    up, down);
+    long batches, taken, given_back;
+    request_pool_counts(&batches, &taken, &given_back);
+    textbuf_printf(&out,
+                   "# HELP sluice_request_batches_total Batches of requests taken by the request "
+                   "workers.\n# TYPE sluice_request_batches_total counter\n"
+                   "sluice_request_batches_total %ld\n"
+                   "# HELP sluice_request_batched_total Requests taken in those batches (a "
+                   "request given back and taken again counts twice).\n"
+                   "# TYPE sluice_request_batched_total counter\nsluice_request_batched_total %ld\n"
+                   "# HELP sluice_request_given_back_total Requests a slow batch put back in the "
+                   "queue unstarted.\n# TYPE sluice_request_given_back_total counter\n"
+                   "sluice_request_given_back_total %ld\n",
+                   batches, taken, given_back);
     bool reachable = db_conn(req->db) != NULL;
     textbuf_printf(&out,
                    "# HELP sluice_db_up Whether the database answered this scrape.\n"

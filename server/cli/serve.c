@@ -10,6 +10,7 @@
 #include "auth/token_cache.h"
 #include "auth/user_bootstrap.h"
 #include "cli/commands.h"
+#include "core/cpus.h"
 #include "core/log.h"
 #include "db/migrate.h"
 #include "http/server.h"
@@ -129,9 +130,9 @@ int cmd_serve(int argc, char **argv) {
     const struct route *routes = api_routes(&nroutes);
     long workers = c->request_workers;
     if (workers == 0) { /* one per core: a batch keeps its core busy (see request_pool.h) */
-        workers = sysconf(_SC_NPROCESSORS_ONLN);
+        workers = cpus_usable();
         if (workers < 2) workers = 2;
-        if (workers > 256) workers = 256;
+        if (workers > 16) workers = 16; /* each is a PostgreSQL connection */
     }
     struct http_server_options opts = {
         .host = c->http_host,

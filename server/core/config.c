@@ -37,7 +37,8 @@ static const struct config_key keys[] = {
      "libmicrohttpd event threads (epoll); they never block."},
     {"REQUEST_WORKERS", CONFIG_INT, "0", 0, 256, NULL, OFF(request_workers), false,
      "Request workers, each with one PostgreSQL connection; each takes the waiting requests "
-     "in batches and pipelines their statements. 0: one per CPU core, at least 2."},
+     "in batches and pipelines their statements. 0: one per CPU this process may use "
+     "(affinity, cgroup quota), at least 2 and at most 16."},
     {"REQUEST_QUEUE", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(request_queue), false,
      "Requests waiting for a worker before new ones get 503."},
     {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,

@@ -163,6 +163,9 @@ bool db_send(struct db *db, struct db_stmt *stmt, int nparams, const char *const
     if (db->npending > 0 &&
         (db->npending == DB_PIPELINE_MAX || db->pending_bytes + bytes > DB_PIPELINE_MAX_BYTES))
         db_drain(db);
+    /* A connection found broken under pending statements: fail them before reconnecting,
+     * so that none of them can ever read the new connection's results. */
+    if (db->npending > 0 && (!db->conn || PQstatus(db->conn) != CONNECTION_OK)) db_drain(db);
     int id = stmt_id(db, stmt);
     if (!id || !live_conn(db)) return false;
     if (PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF && !PQenterPipelineMode(db->conn)) {
@@ -252,21 +255,35 @@ void db_drain(struct db *db) {
     memcpy(todo, db->pending, n * sizeof *todo);
     bool broken = db->conn == NULL;
     PGresult *results[DB_PIPELINE_MAX];
+    /* What each statement's callback must see in db_last_error, db_sqlstate, db_is_down:
+     * its own failure, not the last one (a callback may even reconnect meanwhile). */
     char errors[DB_PIPELINE_MAX][sizeof db->error];
     char states[DB_PIPELINE_MAX][sizeof db->sqlstate];
+    bool lost[DB_PIPELINE_MAX];
+    bool prepare_failed[DB_PIPELINE_MAX];
     /* Read everything first, so the connection is out of pipeline mode (and usable
      * synchronously) when the callbacks run. */
     for (size_t i = 0; i < n; i++) {
+        db->sqlstate[0] = '\0';
         if (broken) {
             snprintf(db->error, sizeof db->error, "the connection to the database was lost");
-            db->sqlstate[0] = '\0';
             results[i] = NULL;
         } else {
-            db->sqlstate[0] = '\0';
             results[i] = read_one(db, &todo[i], &broken);
         }
+        lost[i] = broken && !results[i];
+        prepare_failed[i] = !results[i] && todo[i].prepare_sent && !is_prepared(db, todo[i].id);
         memcpy(errors[i], db->error, sizeof errors[i]);
         memcpy(states[i], db->sqlstate, sizeof states[i]);
+        /* A later use of a statement whose PREPARE failed in this pipeline fails with
+         * "does not exist": report the PREPARE's own error instead. */
+        for (size_t j = 0; j < i && !results[i] && !lost[i] && !todo[i].prepare_sent; j++) {
+            if (prepare_failed[j] && todo[j].id == todo[i].id) {
+                memcpy(errors[i], errors[j], sizeof errors[i]);
+                memcpy(states[i], states[j], sizeof states[i]);
+                break;
+            }
+        }
     }
     if (db->conn && (broken || (PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF &&
                                 !PQexitPipelineMode(db->conn))))
@@ -274,9 +291,11 @@ void db_drain(struct db *db) {
     for (size_t i = 0; i < n; i++) {
         memcpy(db->error, errors[i], sizeof db->error);
         memcpy(db->sqlstate, states[i], sizeof db->sqlstate);
+        set_state(db, lost[i]);
         todo[i].fn(db, results[i], todo[i].arg);
         PQclear(results[i]);
     }
+    if (n > 0) set_state(db, !(db->conn && PQstatus(db->conn) == CONNECTION_OK));
 }
 
 PGresult *db_exec_sql(struct db *db, const char *sql, int nparams, const char *const *values) {

@@ -2,9 +2,14 @@
 #include "http/request_pool.h"
 
 #include "db/db.h"
+#include "http/request.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+
+/* Process-wide counters for /metrics (request_pool_counts). */
+static atomic_long batches_total, requests_total, given_back_total;
 
 struct worker {
     struct request_pool *pool;
@@ -36,6 +41,22 @@ static size_t batch_size(const struct request_pool *p) {
     return share < p->count ? share : p->count;
 }
 
+/* Puts back, at the head of the queue and in order, as many of the k requests as fit;
+ * returns how many went back (the first ones). */
+static size_t give_back(struct request_pool *p, struct request **reqs, size_t k) {
+    pthread_mutex_lock(&p->mu);
+    size_t fit = p->cap - p->count;
+    if (fit > k) fit = k;
+    p->head = (p->head + p->cap - fit) % p->cap;
+    for (size_t i = 0; i < fit; i++) p->ring[(p->head + i) % p->cap] = reqs[i];
+    p->count += fit;
+    p->running -= fit;
+    if (fit) pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&given_back_total, (long)fit);
+    return fit;
+}
+
 static void *worker_main(void *arg) {
     struct worker *w = arg;
     struct request_pool *p = w->pool;
@@ -59,9 +80,22 @@ static void *worker_main(void *arg) {
         p->count -= n;
         p->running += n;
         pthread_mutex_unlock(&p->mu);
+        atomic_fetch_add(&batches_total, 1);
+        atomic_fetch_add(&requests_total, (long)n);
 
-        /* Each request may be handed back (and freed by another thread) once run. */
-        for (size_t i = 0; i < n; i++) p->run(batch[i], &w->db, p->userdata);
+        /* Each request may be handed back (and freed by another thread) once run. A
+         * batch that turns out slow (a hash, a long query) gives the requests it has not
+         * started back to the queue, for idle workers to take. */
+        double started = request_clock();
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0 && request_clock() - started > REQUEST_POOL_SLICE_SECONDS) {
+                size_t given = give_back(p, batch + i, n - i);
+                for (size_t j = i + given; j < n; j++) p->run(batch[j], &w->db, p->userdata);
+                n -= given; /* those are no longer running here */
+                break;
+            }
+            p->run(batch[i], &w->db, p->userdata);
+        }
         p->flush(&w->db, p->userdata);
         pthread_mutex_lock(&p->mu);
         p->running -= n;
@@ -112,6 +146,12 @@ bool request_pool_push(struct request_pool *p, struct request *req) {
     }
     pthread_mutex_unlock(&p->mu);
     return ok;
+}
+
+void request_pool_counts(long *batches, long *requests, long *given_back) {
+    *batches = atomic_load(&batches_total);
+    *requests = atomic_load(&requests_total);
+    *given_back = atomic_load(&given_back_total);
 }
 
 size_t request_pool_busy(struct request_pool *p) {

@@ -5,7 +5,9 @@
  * tried again next time; a synchronous db_exec drains the pipeline first; more than
  * DB_PIPELINE_MAX sends drain on their own; a callback may use the connection
  * synchronously; a connection killed under pending statements fails every one of them,
- * marks the db down, and the next use reconnects. The group owns one throwaway database
+ * marks the db down, and the next use reconnects; each callback sees its own failure
+ * (lost connection or not) even when an earlier one reconnected; a failed PREPARE's error
+ * reaches every use of the statement in the pipeline. The group owns one throwaway database
  * and one struct db. */
 #include "db/db.h"
 #include "harness.h"
@@ -18,9 +20,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct test_db tdb;
 static struct db db;
+
+static struct db_stmt q_echo = DB_STMT("SELECT $1::int * 10");
+static struct db_stmt q_echo_for_callbacks = DB_STMT("SELECT $1::int");
+static struct db_stmt q_divide = DB_STMT("SELECT 100 / $1::int");
+static struct db_stmt q_fresh = DB_STMT("SELECT $1::text || '!'");
+static struct db_stmt q_broken = DB_STMT("SELEKT $1::int");
+static struct db_stmt q_broken_twice = DB_STMT("SELECT $1::int FROM no_such_table");
+static struct db_stmt q_sleep = DB_STMT("SELECT pg_sleep(2), $1::int");
 
 /* What a callback saw, in call order. */
 struct seen {
@@ -30,6 +41,7 @@ struct seen {
     bool ok[64];
     char sqlstate[64][8];
     char error[64][128];
+    bool down[64];
 };
 
 struct arg {
@@ -47,13 +59,17 @@ static void record(struct db *d, PGresult *res, void *p) {
              res && PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     snprintf(s->sqlstate[i], sizeof s->sqlstate[i], "%s", res ? "" : db_sqlstate(d));
     snprintf(s->error[i], sizeof s->error[i], "%s", res ? "" : db_last_error(d));
+    s->down[i] = db_is_down(d);
 }
 
-static struct db_stmt q_echo = DB_STMT("SELECT $1::int * 10");
-static struct db_stmt q_divide = DB_STMT("SELECT 100 / $1::int");
-static struct db_stmt q_fresh = DB_STMT("SELECT $1::text || '!'");
-static struct db_stmt q_broken = DB_STMT("SELEKT $1::int");
-static struct db_stmt q_sleep = DB_STMT("SELECT pg_sleep(2), $1::int");
+/* Like record, then queries synchronously (which reconnects a dropped connection). */
+static void record_then_query(struct db *d, PGresult *res, void *p) {
+    record(d, res, p);
+    const char *v[] = {"1"};
+    PGresult *r = db_exec(d, &q_echo_for_callbacks, 1, v);
+    assert_non_null(r);
+    PQclear(r);
+}
 
 static int group_setup(void **state) {
     (void)state;
@@ -207,6 +223,7 @@ static void killed_connection_fails_all_then_reconnects(void **state) {
     assert_int_equal(s.calls, 3);
     for (int i = 0; i < 3; i++) assert_false(s.ok[i]);
     assert_true(db_is_down(&db));
+    for (int i = 0; i < 3; i++) assert_true(s.down[i]); /* 503, not 500, for each */
     /* the next use opens a new connection */
     const char *v[] = {"5"};
     PGresult *r = db_exec(&db, &q_echo, 1, v);
@@ -224,6 +241,48 @@ static void killed_connection_fails_all_then_reconnects(void **state) {
     assert_string_equal(t.value[0], "2");
 }
 
+/* A statement that succeeded before the connection died: its callback reconnects; the
+ * failed ones after it must still see that the database was lost (503), each with its
+ * own error, not the state the first callback left. */
+static void each_callback_sees_its_own_failure(void **state) {
+    (void)state;
+    int pid = PQbackendPID(db_conn(&db));
+    struct seen s = {0};
+    struct arg a[3] = {{&s, 0}, {&s, 1}, {&s, 2}};
+    const char *one[] = {"1"};
+    assert_true(db_send(&db, &q_echo, 1, one, record_then_query, &a[0]));
+    send_one(&q_sleep, "2", &a[1]);
+    send_one(&q_echo, "3", &a[2]);
+    usleep(300 * 1000); /* the first is answered, the second sleeps */
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", pid);
+    free(testdb_query(tdb.url, sql));
+    db_drain(&db);
+    assert_int_equal(s.calls, 3);
+    assert_true(s.ok[0]);
+    assert_false(s.down[0]);
+    assert_false(s.ok[1]);
+    assert_true(s.down[1]);
+    assert_false(s.ok[2]);
+    assert_true(s.down[2]);
+    assert_false(db_is_down(&db)); /* the first callback's reconnection stands */
+}
+
+/* A statement used twice whose PREPARE fails: both uses report the PREPARE's error. */
+static void failed_prepare_error_reaches_every_use(void **state) {
+    (void)state;
+    struct seen s = {0};
+    struct arg a[2] = {{&s, 0}, {&s, 1}};
+    send_one(&q_broken_twice, "1", &a[0]);
+    send_one(&q_broken_twice, "2", &a[1]);
+    db_drain(&db);
+    assert_int_equal(s.calls, 2);
+    assert_false(s.ok[0] || s.ok[1]);
+    assert_string_equal(s.sqlstate[0], "42P01");
+    assert_string_equal(s.sqlstate[1], "42P01"); /* not 26000, "does not exist" */
+    assert_false(s.down[0] || s.down[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(results_in_order_and_failures_alone),
@@ -233,6 +292,8 @@ int main(void) {
         cmocka_unit_test(more_than_the_maximum_drains_on_its_own),
         cmocka_unit_test(callback_may_query_synchronously),
         cmocka_unit_test(killed_connection_fails_all_then_reconnects),
+        cmocka_unit_test(each_callback_sees_its_own_failure),
+        cmocka_unit_test(failed_prepare_error_reaches_every_use),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
