@@ -146,6 +146,7 @@ int cmd_serve(int argc, char **argv) {
         .max_connections = (int)c->http_max_connections,
         .cors_origins = c->cors_origins,
         .database_url = c->database_url,
+        .statement_timeout_ms = c->request_statement_timeout_ms,
         .routes = routes,
         .nroutes = nroutes,
         .authorize = bearer_authorize,

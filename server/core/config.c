@@ -39,6 +39,10 @@ static const struct config_key keys[] = {
      "Request workers, each with one PostgreSQL connection; each takes the waiting requests "
      "in batches and pipelines their statements. 0: one per CPU this process may use "
      "(affinity, cgroup quota), at least 2 and at most 16."},
+    {"REQUEST_STATEMENT_TIMEOUT_MS", CONFIG_INT, "30000", 0, 3600000, NULL,
+     OFF(request_statement_timeout_ms), false,
+     "Longest a statement of an API request may run (PostgreSQL statement_timeout, lock "
+     "waits included); past it the request gets 503 query-timeout. 0: no limit."},
     {"REQUEST_QUEUE", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(request_queue), false,
      "Requests waiting for a worker before new ones get 503."},
     {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,

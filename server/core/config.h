@@ -21,6 +21,7 @@ struct config {
     long http_port;
     long http_threads;
     long request_workers;
+    long request_statement_timeout_ms;
     long request_queue;
     long worker_threads;
     long max_body_bytes;

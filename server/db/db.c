@@ -59,6 +59,18 @@ static void quiet_notices(void *arg, const char *message) {
 
 static PGconn *live_conn(struct db *db);
 
+/* statement_timeout for the session, as a bound parameter. */
+static bool apply_statement_timeout(struct db *db) {
+    char ms[24];
+    snprintf(ms, sizeof ms, "%ld", db->statement_timeout_ms > 0 ? db->statement_timeout_ms : 0);
+    const char *v[] = {ms};
+    PGresult *r = PQexecParams(db->conn, "SELECT set_config('statement_timeout', $1, false)", 1,
+                               NULL, v, NULL, NULL, 0);
+    bool ok = r && PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+}
+
 PGconn *db_conn(struct db *db) {
     if (db->npending > 0) db_drain(db);
     return live_conn(db);
@@ -85,10 +97,26 @@ static PGconn *live_conn(struct db *db) {
         db->conn = NULL;
         return NULL;
     }
+    PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+    if (db->statement_timeout_ms > 0 && !apply_statement_timeout(db)) {
+        copy_error(db, PQerrorMessage(db->conn));
+        set_state(db, true);
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return NULL;
+    }
     if (atomic_load(&db->down)) log_event(LOG_INFO, "database reachable again", (char *)NULL);
     set_state(db, false);
-    PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
     return db->conn;
+}
+
+void db_set_statement_timeout(struct db *db, long ms) {
+    db->statement_timeout_ms = ms;
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK && db->npending == 0 &&
+        !apply_statement_timeout(db)) {
+        PQfinish(db->conn); /* reopened, with the setting, on next use */
+        db->conn = NULL;
+    }
 }
 
 /* Classifies a finished result: keeps it on success, records the error otherwise. */

@@ -45,14 +45,20 @@ struct db {
     struct db_pending pending[DB_PIPELINE_MAX]; /* sent, result not yet read (FIFO) */
     size_t npending;
     size_t pending_bytes;
-    atomic_bool down; /* the last attempt to reach the server failed */
-    char error[512];  /* last error message */
-    char sqlstate[8]; /* SQLSTATE of the last failed statement */
+    atomic_bool down;          /* the last attempt to reach the server failed */
+    char error[512];           /* last error message */
+    char sqlstate[8];          /* SQLSTATE of the last failed statement */
+    long statement_timeout_ms; /* set on each new connection when > 0 */
 };
 
 /* Borrowed url is copied. Does not connect yet. */
 void db_init(struct db *db, const char *url);
 void db_cleanup(struct db *db);
+
+/* Every statement of this db's connections (the current one and any reopened) is
+ * cancelled after ms milliseconds (PostgreSQL's statement_timeout, SQLSTATE 57014);
+ * 0: no limit. */
+void db_set_statement_timeout(struct db *db, long ms);
 
 /* A live connection, (re)connecting if needed; NULL when the server is unreachable.
  * Statements still in the pipeline (db_send) are drained first, so the caller may use the

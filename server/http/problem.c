@@ -23,6 +23,7 @@ static const struct problem_info table[PROBLEM_COUNT_] = {
     [PROBLEM_UNAVAILABLE] = {"unavailable", 503, "Service Unavailable"},
     [PROBLEM_DB_UNAVAILABLE] = {"database-unavailable", 503, "Database unavailable"},
     [PROBLEM_NOT_READY] = {"not-ready", 503, "Not ready"},
+    [PROBLEM_QUERY_TIMEOUT] = {"query-timeout", 503, "Query took too long"},
 };
 
 const struct problem_info *problem_info(enum problem_type type) {

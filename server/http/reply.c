@@ -97,6 +97,16 @@ void reply_db_error(struct request *req, const char *what) {
         reply_problem(req, PROBLEM_DB_UNAVAILABLE, "the database is unreachable; retry later");
         return;
     }
+    if (req->db && strcmp(db_sqlstate(req->db), "57014") == 0) { /* query_canceled */
+        log_event(LOG_WARN, "statement timeout", "what", what, "request_id", req->request_id,
+                  (char *)NULL);
+        reply_header(req, "Retry-After", "5");
+        reply_problem(req, PROBLEM_QUERY_TIMEOUT,
+                      "the database took longer than REQUEST_STATEMENT_TIMEOUT_MS to %s; narrow "
+                      "the request (a shorter date range, a smaller limit) or retry later",
+                      what);
+        return;
+    }
     log_event(LOG_ERROR, "database error", "what", what, "error",
               req->db ? db_last_error(req->db) : "no connection", "request_id", req->request_id,
               (char *)NULL);

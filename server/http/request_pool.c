@@ -105,8 +105,9 @@ static void *worker_main(void *arg) {
 }
 
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_flush_fn flush,
-                                      request_done_fn done, void *userdata) {
+                                      long statement_timeout_ms, request_run_fn run,
+                                      request_flush_fn flush, request_done_fn done,
+                                      void *userdata) {
     struct request_pool *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     pthread_mutex_init(&p->mu, NULL);
@@ -126,6 +127,7 @@ struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const ch
         struct worker *w = &p->workers[i];
         w->pool = p;
         db_init(&w->db, db_url);
+        db_set_statement_timeout(&w->db, statement_timeout_ms);
         p->nworkers++;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             request_pool_free(p, NULL);

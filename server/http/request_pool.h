@@ -29,9 +29,10 @@ typedef void (*request_flush_fn)(struct db *db, void *userdata);
 /* Hands a request that never ran back to the event threads (see request_pool_free). */
 typedef void (*request_done_fn)(struct request *req, void *userdata);
 
+/* statement_timeout_ms: see db_set_statement_timeout (0: none). */
 struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const char *db_url,
-                                      request_run_fn run, request_flush_fn flush,
-                                      request_done_fn done, void *userdata);
+                                      long statement_timeout_ms, request_run_fn run,
+                                      request_flush_fn flush, request_done_fn done, void *userdata);
 
 /* False when the queue is full or the pool is stopping: the caller answers 503. */
 bool request_pool_push(struct request_pool *pool, struct request *req);

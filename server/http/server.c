@@ -541,7 +541,8 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
         return NULL;
     }
     s->pool = request_pool_new((size_t)opts->workers, (size_t)opts->queue, opts->database_url,
-                               run_on_worker, flush_on_worker, resume_request, s);
+                               opts->statement_timeout_ms, run_on_worker, flush_on_worker,
+                               resume_request, s);
     if (!s->pool) {
         snprintf(err, errlen, "cannot start the request workers");
         freeaddrinfo(ai);

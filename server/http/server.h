@@ -24,6 +24,7 @@ struct http_server_options {
     int max_connections;
     const char *cors_origins; /* comma-separated, "*" for any, "" for none */
     const char *database_url;
+    long statement_timeout_ms; /* of the request workers' statements; 0: none */
     const struct route *routes;
     size_t nroutes;
     /* Checks the caller of a protected route; returns false after setting a 401/403
