@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
+#include "api/row_query.h"
 #include "db/db.h"
 #include "http/reply.h"
 
@@ -197,12 +198,9 @@ void api_centre_get(struct request *req) {
         return;
     }
     const char *v[] = {code};
-    PGresult *r = db_exec(req->db, &q_get, 1, v);
-    if (!r) {
-        reply_db_error(req, "get centre");
-        return;
-    }
-    reply_centre_or_404(req, r, code);
+    char not_found[CENTRE_CODE_MAX + 32];
+    snprintf(not_found, sizeof not_found, "no centre with code \"%s\"", code);
+    row_query_then(req, &q_get, 1, v, "get centre", not_found);
 }
 
 void api_centres_create(struct request *req) {

@@ -12,6 +12,7 @@
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
+#include "api/row_query.h"
 #include "db/db.h"
 #include "http/reply.h"
 
@@ -293,17 +294,9 @@ void api_session_get(struct request *req) {
     static const char *const allowed[] = {NULL};
     if (!query_check_names(req, allowed, NULL)) return;
     const char *v[] = {id};
-    PGresult *r = db_exec(req->db, &q_get, 1, v);
-    if (!r) {
-        reply_db_error(req, "get session");
-        return;
-    }
-    if (PQntuples(r) == 0)
-        reply_problem(req, PROBLEM_NOT_FOUND, "no session with id %s", id);
-    else
-        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
-                    false);
-    PQclear(r);
+    char not_found[64];
+    snprintf(not_found, sizeof not_found, "no session with id %s", id);
+    row_query_then(req, &q_get, 1, v, "get session", not_found);
 }
 
 void api_session_pieces(struct request *req) {

@@ -4,7 +4,8 @@
  * connection before any answer is read; each answer must then be the one of its own
  * request (its X-Request-Id, status and body equal to the same request sent alone),
  * whatever mix of pipelined lists, lists whose empty page checks their parent
- * synchronously (400/404), synchronous handlers (GET /centres/{code}) and refusals
+ * synchronously (400/404), single rows (GET /centres/{code}), synchronous handlers
+ * (GET /centres/{code}/kpis) and refusals
  * (401) shares a batch, and batches slowed down by a login (Argon2id) give their
  * unstarted requests back to the queue. Also a second `sluice serve` on a port already in use fails
  * instead of sharing it. The group owns its api_env (database, server, tokens). */
@@ -52,14 +53,16 @@ static const struct {
     {"/sessions/?centre=NOPE", true, 400},  /* empty page: parent checked, 400 */
     {"/sessions/999999/pieces", true, 404}, /* empty page: parent checked, 404 */
     {"/sessions/?centre=EMPTY", true, 200}, /* empty page, parent exists */
-    {"/centres/TST", true, 200},            /* a synchronous handler */
-    {"/centres/NOPE", true, 404},           /* synchronous, 404 */
+    {"/centres/TST", true, 200},            /* one row, pipelined */
+    {"/centres/NOPE", true, 404},           /* no row: 404 */
+    {"/centres/TST/kpis?from=2025-03-01&to=2025-03-31", true, 200}, /* a synchronous handler */
+    {"/centres/NOPE/kpis", true, 404},                              /* synchronous, 404 */
     {"/kpis?from=2025-03-01&to=2025-03-31", true, 200},
     {"/commandes-volets/?limit=3", true, 200},
     {"/centres/", false, 401}, /* refused before any statement */
 };
 #define NMIX (sizeof mix / sizeof mix[0])
-#define ROUNDS 6 /* each path several times: 72 requests in flight */
+#define ROUNDS 6 /* each path several times: 90 requests in flight */
 
 /* The value of a counter in a Prometheus text body, or -1. */
 static long metric(const char *body, const char *name) {

@@ -1,9 +1,10 @@
 /* test_statement_timeout: REQUEST_STATEMENT_TIMEOUT_MS bounds the SQL of API requests.
  * While another session holds an ACCESS EXCLUSIVE lock on centre_usinage, a pipelined
- * list (GET /centres/) and a synchronous handler (GET /centres/{code}) both answer
- * 503 /problems/query-timeout with Retry-After after about the timeout, instead of
- * waiting for the lock; once the lock is gone the same workers answer 200 again. The
- * group owns its api_env; the test owns its locking connection. */
+ * list (GET /centres/), a pipelined row (GET /centres/{code}) and a synchronous handler
+ * (GET /centres/{code}/kpis) all answer 503 /problems/query-timeout with Retry-After
+ * after about the timeout, instead of waiting for the lock; once the lock is gone the
+ * same workers answer 200 again. The group owns its api_env; the test owns its locking
+ * connection. */
 #include "harness.h"
 #include "production_util.h"
 
@@ -61,8 +62,9 @@ static void a_blocked_statement_times_out(void **state) {
     assert_int_equal(PQstatus(locker), CONNECTION_OK);
     run_sql(locker, "BEGIN");
     run_sql(locker, "LOCK TABLE centre_usinage IN ACCESS EXCLUSIVE MODE");
-    expect_timeout("/centres/");    /* a pipelined list */
-    expect_timeout("/centres/TST"); /* a synchronous handler */
+    expect_timeout("/centres/");                                       /* a pipelined list */
+    expect_timeout("/centres/TST");                                    /* a pipelined row */
+    expect_timeout("/centres/TST/kpis?from=2025-03-01&to=2025-03-31"); /* synchronous */
     run_sql(locker, "ROLLBACK");
     PQfinish(locker);
     json_t *list = api_get_json(&env, env.viewer, "/centres/");
