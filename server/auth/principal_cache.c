@@ -3,6 +3,8 @@
  * (malloc'd in principal_cache_init, freed in principal_cache_shutdown). */
 #include "auth/principal_cache.h"
 
+#include "core/set_table.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,25 +37,21 @@ static struct entry *set_of(int64_t user_id) {
 }
 
 int principal_cache_init(long capacity, long ttl_seconds) {
-    struct entry *fresh = NULL;
-    size_t sets = 0;
-    int rc = 0;
-    if (capacity > 0 && ttl_seconds > 0) {
-        sets = ((size_t)capacity + PC_WAYS - 1) / PC_WAYS;
-        fresh = calloc(sets * PC_WAYS, sizeof *fresh);
-        if (!fresh) rc = -1;
-    }
+    size_t sets;
+    bool failed;
+    struct entry *fresh =
+        set_table_new(ttl_seconds > 0 ? capacity : 0, PC_WAYS, sizeof *fresh, &sets, &failed);
     pthread_mutex_lock(&lock);
     struct entry *old = table;
     table = fresh;
-    nsets = fresh ? sets : 0;
+    nsets = sets;
     ttl = (double)ttl_seconds;
     suspended = false;
     epoch++;
     hits = misses = 0;
     pthread_mutex_unlock(&lock);
     free(old);
-    return rc;
+    return failed ? -1 : 0;
 }
 
 void principal_cache_shutdown(void) { (void)principal_cache_init(0, 0); }

@@ -2,6 +2,8 @@
  * first bytes) behind one mutex; see token_cache.h. The table is owned by this file. */
 #include "auth/token_cache.h"
 
+#include "core/set_table.h"
+
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -26,24 +28,19 @@ static unsigned char hash_key[crypto_generichash_KEYBYTES];
 static long hits, misses;
 
 int token_cache_init(long capacity) {
-    struct entry *fresh = NULL;
-    size_t sets = 0;
-    int rc = 0;
-    if (capacity > 0) {
-        sets = ((size_t)capacity + TC_WAYS - 1) / TC_WAYS;
-        fresh = calloc(sets * TC_WAYS, sizeof *fresh);
-        if (!fresh) rc = -1;
-    }
+    size_t sets;
+    bool failed;
+    struct entry *fresh = set_table_new(capacity, TC_WAYS, sizeof *fresh, &sets, &failed);
     pthread_mutex_lock(&lock);
     struct entry *old = table;
     table = fresh;
-    nsets = fresh ? sets : 0;
+    nsets = sets;
     atomic_store(&enabled, fresh != NULL);
     randombytes_buf(hash_key, sizeof hash_key);
     hits = misses = 0;
     pthread_mutex_unlock(&lock);
     free(old);
-    return rc;
+    return failed ? -1 : 0;
 }
 
 void token_cache_shutdown(void) { (void)token_cache_init(0); }
