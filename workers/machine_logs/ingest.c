@@ -676,7 +676,7 @@ static int chunk_txn(struct db *db, void *arg) {
             size_t n =
                 (size_t)(st->offset - at) < sizeof tmp ? (size_t)(st->offset - at) : sizeof tmp;
             if (!read_at(f->fd, tmp, n, at)) {
-                snprintf(db->error, sizeof db->error, "%s: read failed", f->path);
+                snprintf(db->error, sizeof db->error, "%.400s: read failed", f->path);
                 return -1;
             }
             mlhash_update(&st->prefix, tmp, n);
@@ -691,7 +691,7 @@ static int chunk_txn(struct db *db, void *arg) {
     size_t head = st->offset < FP_BYTES ? (size_t)st->offset : FP_BYTES;
     if (st->offset > 0 && (!window_hash(f->fd, 0, head, fp) ||
                            !window_hash(f->fd, st->offset - (int64_t)head, head, tail))) {
-        snprintf(db->error, sizeof db->error, "%s: read failed", f->path);
+        snprintf(db->error, sizeof db->error, "%.400s: read failed", f->path);
         return -1;
     }
     uint8_t raw[MLHASH_STATE_BYTES];
@@ -913,7 +913,7 @@ static int ingest_file(struct file *f, bool *complete) {
                 pread(f->fd, run->buf + len, run->buf_cap - 1 - len, (off_t)(pos + (int64_t)len));
             if (k < 0 && errno == EINTR) continue;
             if (k < 0) {
-                snprintf(run->error, sizeof run->error, "%s: %s", f->path, strerror(errno));
+                snprintf(run->error, sizeof run->error, "%.400s: %s", f->path, strerror(errno));
                 return -1;
             }
             if (k == 0) break;
