@@ -103,6 +103,13 @@ static const struct config_key keys[] = {
      "JSON decoding (its expiry is still checked on every request); 0 verifies every time."},
     {"AUDIT_RETENTION_DAYS", CONFIG_INT, "90", 1, 3650, NULL, OFF(audit_retention_days), false,
      "Days the audit log is kept."},
+    {"AUDIT_REFUSAL_WINDOW_SECONDS", CONFIG_INT, "60", 1, 86400, NULL,
+     OFF(audit_refusal_window_seconds), false,
+     "Refused bearer tokens are audited as one row per client address and reason over this "
+     "window: the first at once, the count when the window closes."},
+    {"AUDIT_REFUSAL_KEYS", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(audit_refusal_keys), false,
+     "(address, reason) groups of refused tokens counted at once (rounded up to a multiple of "
+     "8); refusals that find no room share one row per reason and window, without an address."},
     {"JOB_LEASE_SECONDS", CONFIG_INT, "30", 2, 3600, NULL, OFF(job_lease_seconds), false,
      "Lease of a running job; renewed while it runs, taken again once expired."},
     {"JOB_RETENTION_DAYS", CONFIG_INT, "30", 1, 3650, NULL, OFF(job_retention_days), false,

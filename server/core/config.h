@@ -48,6 +48,8 @@ struct config {
     long auth_cache_entries;
     long token_cache_entries;
     long audit_retention_days;
+    long audit_refusal_window_seconds;
+    long audit_refusal_keys;
     long job_lease_seconds;
     long job_retention_days;
     bool job_test_kinds;
