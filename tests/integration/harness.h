@@ -173,6 +173,10 @@ int run_sluice_cli_in(const char *database_url, const char *const *args,
 
 /* ---- misc ------------------------------------------------------------------------ */
 
+/* Runs `$SLUICE_TEST_PG_CTL action` (e.g. "stop -m fast", "start"): the test
+ * PostgreSQL's pg_ctl. Its exit status (0: done); the failing command is printed. */
+int test_pg_ctl(const char *action);
+
 /* A free TCP port on 127.0.0.1 (bind 0, read, close), not handed out by another test
  * program in the last 15 minutes. */
 int free_port(void);

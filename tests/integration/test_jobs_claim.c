@@ -35,14 +35,6 @@ static struct sluice_proc *proc;
 static char *admin;
 static bool pg_stopped;
 
-static int pg_ctl(const char *action) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", getenv("SLUICE_TEST_PG_CTL"), action);
-    int rc = system(cmd);
-    if (rc != 0) fprintf(stderr, "`%s` failed (%d)\n", cmd, rc);
-    return rc;
-}
-
 static bool run_sql(const char *sql) {
     char *ok = testdb_query(db.url, sql);
     free(ok);
@@ -69,7 +61,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
     (void)state;
-    if (pg_stopped && pg_ctl("start") == 0) pg_stopped = false;
+    if (pg_stopped && test_pg_ctl("start") == 0) pg_stopped = false;
     int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
     if (rc != 0) fprintf(stderr, "server exit status %d\n", rc);
     free(admin);
@@ -190,10 +182,10 @@ static void burst_under_nested_loop_plans(void **state) {
 static void burst_after_each_restart(void **state) {
     (void)state;
     for (int round = 2; round <= ROUNDS + 1; round++) {
-        assert_int_equal(pg_ctl("stop -m fast"), 0);
+        assert_int_equal(test_pg_ctl("stop -m fast"), 0);
         pg_stopped = true;
         pause_ms(300);
-        assert_int_equal(pg_ctl("start"), 0);
+        assert_int_equal(test_pg_ctl("start"), 0);
         pg_stopped = false;
         wait_db_back();
         burst(round);
