@@ -152,7 +152,7 @@ int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, cons
     if (!r) return -1;
     if (PQntuples(r) < 1) {
         PQclear(r);
-        snprintf(db->error, sizeof db->error, "settle and claim: no row");
+        db_set_error(db, "settle and claim: no row");
         return -1;
     }
     /* One row, always, with the statement above. Should a claim ever return more, every
