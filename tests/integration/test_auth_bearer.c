@@ -263,7 +263,8 @@ static void deleted_and_disabled_users(void **state) {
     char path[64];
     snprintf(path, sizeof path, "/users/%ld", id);
     struct http_response r;
-    /* disabled: refused; enabled again: accepted */
+    /* disabled: refused; enabled again: that token stays refused (issued before the
+     * change, issue 14), a new login is accepted */
     assert_int_equal(bearer_do(proc, "PATCH", path, admin_token, "{\"enabled\":false}", &r), 0);
     assert_int_equal(r.status, 200);
     http_response_cleanup(&r);
@@ -273,6 +274,13 @@ static void deleted_and_disabled_users(void **state) {
     http_response_cleanup(&r);
     assert_int_equal(bearer_do(proc, "PATCH", path, admin_token, "{\"enabled\":true}", &r), 0);
     http_response_cleanup(&r);
+    assert_int_equal(bearer_do(proc, "GET", "/users/me", token, NULL, &r), 0);
+    assert_problem(&r, 401, "unauthorized");
+    assert_non_null(strstr(http_header(&r, "WWW-Authenticate"), "before the user"));
+    http_response_cleanup(&r);
+    free(token);
+    token = test_login(proc, "dave", "dave-password-123");
+    assert_non_null(token);
     assert_int_equal(get_status("/users/me", token), 200);
     /* deleted: refused for good */
     assert_int_equal(bearer_do(proc, "DELETE", path, admin_token, NULL, &r), 0);
