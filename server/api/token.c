@@ -108,7 +108,7 @@ static void audit_login(struct request *req, const char *action, int64_t user_id
 static void reply_token(struct request *req, const struct user_login *u) {
     struct app *a = app_get();
     struct jwt_settings js = auth_jwt_settings(&a->config);
-    char *token = jwt_issue(&js, u->id, u->role, (long)time(NULL), NULL);
+    char *token = jwt_issue_cv(&js, u->id, u->role, u->creds_us, (long)time(NULL), NULL);
     if (!token) {
         reply_oauth_error(req, 500, "server_error", "the access token could not be signed");
         return;
@@ -126,8 +126,7 @@ static void rehash_if_needed(struct request *req, const struct user_login *u, co
                              size_t len) {
     if (!password_needs_rehash(u->hash)) return;
     char fresh[PASSWORD_HASH_BYTES];
-    if (password_hash(pw, len, fresh) == 0 &&
-        user_store_set_password_hash(req->db, u->id, fresh) == USER_OK) {
+    if (password_hash(pw, len, fresh) == 0 && user_store_rehash(req->db, u->id, fresh) == USER_OK) {
         audit_login(req, "user.rehash", u->id, true, NULL);
     } else {
         log_event(LOG_WARN, "password rehash failed", "error", db_last_error(req->db),
@@ -144,23 +143,33 @@ static void login(struct request *req, const char *username, const char *passwor
         token_db_error(req, "looking the user up");
         return;
     }
-    long retry_after = 0;
-    int64_t attempt_row = 0;
-    if (login_limit_reserve(req->db, username, req->client_addr, c->login_max_failures,
-                            c->login_window_seconds, &retry_after, &attempt_row) != 0) {
+    struct login_limits limits = {
+        .pair_max = c->login_max_failures,
+        .window = c->login_window_seconds,
+        .user_max = c->login_user_max_failures,
+        .address_max = c->login_address_max_failures,
+        .user_window = c->login_user_window_seconds,
+        .max_delay = c->login_max_delay_seconds,
+    };
+    struct login_attempt attempt;
+    if (login_limit_reserve(req->db, username, req->client_addr, &limits, &attempt) != 0) {
         token_db_error(req, "checking failed logins");
         return;
     }
-    if (retry_after > 0) {
+    if (attempt.retry_after > 0) {
         char ra[24];
-        snprintf(ra, sizeof ra, "%ld", retry_after);
+        snprintf(ra, sizeof ra, "%ld", attempt.retry_after);
         audit_login(req, "login.locked", u.found ? u.id : 0, false,
-                    json_pack("{s:I}", "retry_after", (json_int_t)retry_after));
+                    json_pack("{s:I,s:s}", "retry_after", (json_int_t)attempt.retry_after, "limit",
+                              attempt.locked));
         reply_header(req, "Retry-After", ra);
+        const char *whose = strcmp(attempt.locked, "pair") == 0 ? "this username from this address"
+                            : strcmp(attempt.locked, "user") == 0 ? "this username"
+                                                                  : "this address";
         reply_oauth_error(req, 429, "too_many_requests",
-                          "too many failed logins for this username or address: retry in %ld "
-                          "seconds",
-                          retry_after);
+                          "too many failed logins for %s: retry in %ld seconds", whose,
+                          attempt.retry_after);
+        sodium_memzero(&u, sizeof u);
         return;
     }
     /* Verified even for an unknown user (against the dummy hash): same cost, same answer. */
@@ -175,7 +184,7 @@ static void login(struct request *req, const char *username, const char *passwor
         return;
     }
     rehash_if_needed(req, &u, password, password_len);
-    if (login_limit_succeeded(req->db, username, attempt_row) != 0) {
+    if (login_limit_succeeded(req->db, username, req->client_addr, &attempt) != 0) {
         token_db_error(req, "clearing failed logins");
         return;
     }

@@ -76,13 +76,15 @@ static int load_caller(struct request *req, int64_t user_id, struct user_brief *
         u->id = p.user_id;
         u->role = p.role;
         u->enabled = p.enabled;
+        u->creds_us = p.creds_us;
         snprintf(u->username, sizeof u->username, "%s", p.username);
         return USER_OK;
     }
     uint64_t epoch = principal_cache_epoch();
     int rc = user_store_brief(req->db, user_id, u);
     if (rc == USER_OK && u->enabled) {
-        p = (struct cached_principal){.user_id = u->id, .role = u->role, .enabled = true};
+        p = (struct cached_principal){
+            .user_id = u->id, .role = u->role, .enabled = true, .creds_us = u->creds_us};
         snprintf(p.username, sizeof p.username, "%s", u->username);
         principal_cache_put(&p, epoch);
     }
@@ -125,6 +127,17 @@ bool bearer_authorize(struct request *req, int required_role) {
                                                : "the user of the token is disabled";
         audit_refusal(req, rc == USER_NOT_FOUND ? 0 : u.id,
                       rc == USER_NOT_FOUND ? REFUSAL_USER_GONE : REFUSAL_USER_DISABLED, why);
+        refuse(req, PROBLEM_UNAUTHORIZED, "invalid_token", why);
+        return false;
+    }
+    /* Issued before the user's password or status last changed (a re-enabled user's old
+     * tokens, tokens from before a password change): refused. A token without "cv" is
+     * judged by its iat. */
+    int64_t issued = claims.cv > 0 ? claims.cv : (int64_t)claims.iat * 1000000;
+    if (issued < u.creds_us) {
+        const char *why = "the token was issued before the user's password or status last "
+                          "changed: log in again";
+        audit_refusal(req, u.id, REFUSAL_REVOKED, why);
         refuse(req, PROBLEM_UNAUTHORIZED, "invalid_token", why);
         return false;
     }

@@ -27,6 +27,11 @@ void jwt_key_id(const char *key, char out[17]) {
 
 char *jwt_issue(const struct jwt_settings *s, int64_t user_id, int role, long now,
                 struct jwt_claims *claims) {
+    return jwt_issue_cv(s, user_id, role, 0, now, claims);
+}
+
+char *jwt_issue_cv(const struct jwt_settings *s, int64_t user_id, int role, int64_t cv, long now,
+                   struct jwt_claims *claims) {
     if (!usable_key(s->key) || user_id <= 0 || role < ROLE_VIEWER || role > ROLE_ADMIN) return NULL;
     jwt_t *jwt = NULL;
     if (jwt_new(&jwt) != 0) return NULL;
@@ -43,7 +48,8 @@ char *jwt_issue(const struct jwt_settings *s, int64_t user_id, int role, long no
         jwt_add_grant(jwt, "aud", s->audience) == 0 && jwt_add_grant(jwt, "sub", sub) == 0 &&
         jwt_add_grant(jwt, "role", role_name(role)) == 0 &&
         jwt_add_grant_int(jwt, "iat", now) == 0 && jwt_add_grant_int(jwt, "exp", exp) == 0 &&
-        jwt_add_grant(jwt, "jti", jti) == 0)
+        jwt_add_grant(jwt, "jti", jti) == 0 &&
+        (cv <= 0 || jwt_add_grant_int(jwt, "cv", (long)cv) == 0))
         token = jwt_encode_str(jwt);
     jwt_free(jwt);
     if (token && claims) {
@@ -53,6 +59,7 @@ char *jwt_issue(const struct jwt_settings *s, int64_t user_id, int role, long no
         claims->iat = now;
         claims->exp = exp;
         memcpy(claims->jti, jti, sizeof jti);
+        claims->cv = cv > 0 ? cv : 0;
     }
     return token;
 }
@@ -183,6 +190,13 @@ static enum jwt_status check_claims(const struct jwt_settings *s, jwt_t *jwt, lo
         free(nbf_js);
         nbf = int_claim(jwt, "nbf");
         if (nbf < 0) return JWT_BAD_CLAIMS;
+    }
+    char *cv_js = jwt_get_grants_json(jwt, "cv");
+    if (cv_js) {
+        free(cv_js);
+        long cv = int_claim(jwt, "cv");
+        if (cv < 0) return JWT_BAD_CLAIMS;
+        c->cv = cv;
     }
     c->iat = iat;
     c->exp = exp;

@@ -29,6 +29,8 @@ struct jwt_claims {
     int role;           /* enum role */
     long iat, exp, nbf; /* nbf: 0 when the token has none */
     char jti[33];
+    int64_t cv;        /* "cv": the user's credentials stamp at issue (microseconds since
+                        * the epoch of users.credentials_changed_at); 0 when absent */
     bool previous_key; /* verified with previous_key */
 };
 
@@ -49,6 +51,10 @@ enum jwt_status {
  * new string (free) and fills *claims (optional), or NULL (bad key, out of memory). */
 char *jwt_issue(const struct jwt_settings *s, int64_t user_id, int role, long now,
                 struct jwt_claims *claims);
+/* The same with a "cv" claim (the user's credentials stamp, > 0; 0: none), so that the
+ * token is refused once the user's password or status changes (bearer.c). */
+char *jwt_issue_cv(const struct jwt_settings *s, int64_t user_id, int role, int64_t cv, long now,
+                   struct jwt_claims *claims);
 
 /* Verifies token at time now; on JWT_OK fills *claims. */
 enum jwt_status jwt_verify(const struct jwt_settings *s, const char *token, long now,

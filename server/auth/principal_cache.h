@@ -21,6 +21,7 @@ struct cached_principal {
     int64_t user_id;
     int role; /* enum role */
     bool enabled;
+    int64_t creds_us; /* when the user's credentials or status last changed (bearer.c) */
     char username[PRINCIPAL_NAME_MAX + 1];
 };
 

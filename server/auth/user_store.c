@@ -18,13 +18,16 @@
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                \
     "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
+/* The credentials stamp as microseconds since the epoch (migration 0006). */
+#define CREDS_US "(extract(epoch FROM credentials_changed_at) * 1000000)::bigint"
+
 static struct db_stmt q_find_login =
-    DB_STMT("SELECT id, role, enabled, password_hash FROM users "
+    DB_STMT("SELECT id, role, enabled, password_hash, " CREDS_US " FROM users "
             "WHERE username = $1::citext AND anonymised_at IS NULL");
 static struct db_stmt q_get =
     DB_STMT("SELECT " USER_COLUMNS " FROM users WHERE id = $1::bigint AND anonymised_at IS NULL");
-static struct db_stmt q_brief = DB_STMT(
-    "SELECT username, role, enabled FROM users WHERE id = $1::bigint AND anonymised_at IS NULL");
+static struct db_stmt q_brief = DB_STMT("SELECT username, role, enabled, " CREDS_US " FROM users "
+                                        "WHERE id = $1::bigint AND anonymised_at IS NULL");
 static struct db_stmt q_list =
     DB_STMT("SELECT " USER_COLUMNS " FROM users WHERE anonymised_at IS NULL AND id > $1::bigint "
             "ORDER BY id LIMIT $2::int");
@@ -32,6 +35,8 @@ static struct db_stmt q_count_live =
     DB_STMT("SELECT count(*) FROM users WHERE anonymised_at IS NULL");
 static struct db_stmt q_set_hash =
     DB_STMT("UPDATE users SET password_hash = $2 WHERE id = $1::bigint AND anonymised_at IS NULL");
+/* The trigger of migration 0006 keeps the stamp when this transaction says it rehashes. */
+static struct db_stmt q_say_rehash = DB_STMT("SELECT set_config('sluice.rehash', 'on', true)");
 static struct db_stmt q_lock = DB_STMT("SELECT pg_advisory_xact_lock(hashtext('sluice.users'))");
 static struct db_stmt q_insert =
     DB_STMT("INSERT INTO users (username, password_hash, role, email_ct, email_nonce, email_index, "
@@ -208,6 +213,7 @@ int user_store_find_login(struct db *db, const char *username, struct user_login
         out->role = role_parse(PQgetvalue(r, 0, 1));
         out->enabled = PQgetvalue(r, 0, 2)[0] == 't';
         snprintf(out->hash, sizeof out->hash, "%s", PQgetvalue(r, 0, 3));
+        out->creds_us = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
     }
     PQclear(r);
     return out->found ? USER_OK : USER_NOT_FOUND;
@@ -240,6 +246,7 @@ int user_store_brief(struct db *db, int64_t id, struct user_brief *out) {
         snprintf(out->username, sizeof out->username, "%s", PQgetvalue(r, 0, 0));
         out->role = role_parse(PQgetvalue(r, 0, 1));
         out->enabled = PQgetvalue(r, 0, 2)[0] == 't';
+        out->creds_us = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
         rc = USER_OK;
     }
     PQclear(r);
@@ -283,6 +290,28 @@ int user_store_set_password_hash(struct db *db, int64_t id, const char *hash) {
     PQclear(r);
     principal_cache_invalidate(id);
     return rc;
+}
+
+struct rehash {
+    int64_t id;
+    const char *hash;
+    int rc;
+};
+
+static int rehash_in_tx(struct db *db, void *arg) {
+    struct rehash *rh = arg;
+    PGresult *r = db_exec(db, &q_say_rehash, 0, NULL);
+    if (!r) return -1;
+    PQclear(r);
+    rh->rc = user_store_set_password_hash(db, rh->id, rh->hash);
+    return rh->rc == USER_ERROR ? -1 : 0;
+}
+
+int user_store_rehash(struct db *db, int64_t id, const char *hash) {
+    struct rehash rh = {.id = id, .hash = hash, .rc = USER_ERROR};
+    if (db_transaction(db, rehash_in_tx, &rh) != 0) return USER_ERROR;
+    principal_cache_invalidate(id);
+    return rh.rc;
 }
 
 int user_store_lock(struct db *db) {

@@ -43,6 +43,7 @@ struct user_login {
     int64_t id;
     int role;
     bool enabled;
+    int64_t creds_us; /* users.credentials_changed_at, microseconds since the epoch */
     char hash[PASSWORD_HASH_BYTES];
 };
 
@@ -52,6 +53,7 @@ struct user_brief {
     char username[USER_NAME_MAX + 1];
     int role;
     bool enabled;
+    int64_t creds_us; /* users.credentials_changed_at, microseconds since the epoch */
 };
 
 struct user_new {
@@ -86,7 +88,10 @@ int user_store_brief(struct db *db, int64_t id, struct user_brief *out);
  * *more whether more follow. */
 int user_store_list(struct db *db, int64_t after, int limit, json_t *items, bool *more);
 int user_store_count_live(struct db *db, long *count);
+/* A new password: stamps credentials_changed_at (older tokens are refused). */
 int user_store_set_password_hash(struct db *db, int64_t id, const char *hash);
+/* The same password hashed again with other Argon2id parameters: the stamp stays. */
+int user_store_rehash(struct db *db, int64_t id, const char *hash);
 
 /* Inside a transaction. */
 int user_store_create(struct db *db, const struct user_new *in, int64_t *id);

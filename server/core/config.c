@@ -85,9 +85,24 @@ static const struct config_key keys[] = {
     {"JWT_AUDIENCE", CONFIG_STRING, "sluice-api", NOLIMIT, OFF(jwt_audience), false,
      "`aud` claim of the tokens."},
     {"LOGIN_MAX_FAILURES", CONFIG_INT, "5", 1, 1000, NULL, OFF(login_max_failures), false,
-     "Failed logins allowed per username and per client address in the window."},
+     "Failed logins allowed per (username, client address) in LOGIN_WINDOW_SECONDS; then 429 "
+     "for that pair only."},
     {"LOGIN_WINDOW_SECONDS", CONFIG_INT, "60", 1, 86400, NULL, OFF(login_window_seconds), false,
-     "Window of the failed-login limit."},
+     "Window of LOGIN_MAX_FAILURES."},
+    {"LOGIN_USER_MAX_FAILURES", CONFIG_INT, "50", 1, 1000000, NULL, OFF(login_user_max_failures),
+     false,
+     "Failed logins per username (from every address) in LOGIN_USER_WINDOW_SECONDS past which "
+     "each next attempt from an address that never logged in as that user waits 1 s, 2 s, 4 "
+     "s... (up to LOGIN_MAX_DELAY_SECONDS) after the last failure: no hard lock."},
+    {"LOGIN_ADDRESS_MAX_FAILURES", CONFIG_INT, "100", 1, 1000000, NULL,
+     OFF(login_address_max_failures), false,
+     "Failed logins per client address (for every username) in LOGIN_USER_WINDOW_SECONDS past "
+     "which that address gets 429, except for users who logged in from it before."},
+    {"LOGIN_USER_WINDOW_SECONDS", CONFIG_INT, "3600", 1, 604800, NULL,
+     OFF(login_user_window_seconds), false,
+     "Window of LOGIN_USER_MAX_FAILURES and LOGIN_ADDRESS_MAX_FAILURES."},
+    {"LOGIN_MAX_DELAY_SECONDS", CONFIG_INT, "60", 1, 86400, NULL, OFF(login_max_delay_seconds),
+     false, "Longest delay between attempts on a username past LOGIN_USER_MAX_FAILURES."},
     {"PASSWORD_HASH_CONCURRENCY", CONFIG_INT, "2", 1, 64, NULL, OFF(password_hash_concurrency),
      false, "Argon2id hashes computed at once (each takes 64 MiB)."},
     {"AUTH_CACHE_SECONDS", CONFIG_INT, "2", 0, 3600, NULL, OFF(auth_cache_seconds), false,

@@ -43,6 +43,10 @@ struct config {
     char *jwt_audience;
     long login_max_failures;
     long login_window_seconds;
+    long login_user_max_failures;
+    long login_address_max_failures;
+    long login_user_window_seconds;
+    long login_max_delay_seconds;
     long password_hash_concurrency;
     long auth_cache_seconds;
     long auth_cache_entries;

@@ -233,7 +233,9 @@ static void expired_and_foreign_tokens(void **state) {
     http_response_cleanup(&r);
     /* just expired, but within the leeway */
     s.ttl_seconds = 5;
-    char *recent = jwt_issue(&s, 1, ROLE_ADMIN, now - 10, NULL);
+    /* (cv: issued under the admin's current credentials stamp, which is younger than
+     * now - 10: the stamp check of issue 14 would refuse a token without it) */
+    char *recent = jwt_issue_cv(&s, 1, ROLE_ADMIN, (int64_t)now * 1000000, now - 10, NULL);
     assert_int_equal(get_status("/users/me", recent), 200);
     s = test_settings;
     s.issuer = "someone-else";
@@ -263,7 +265,8 @@ static void deleted_and_disabled_users(void **state) {
     char path[64];
     snprintf(path, sizeof path, "/users/%ld", id);
     struct http_response r;
-    /* disabled: refused; enabled again: accepted */
+    /* disabled: refused; enabled again: that token stays refused (issued before the
+     * change, issue 14), a new login is accepted */
     assert_int_equal(bearer_do(proc, "PATCH", path, admin_token, "{\"enabled\":false}", &r), 0);
     assert_int_equal(r.status, 200);
     http_response_cleanup(&r);
@@ -273,6 +276,13 @@ static void deleted_and_disabled_users(void **state) {
     http_response_cleanup(&r);
     assert_int_equal(bearer_do(proc, "PATCH", path, admin_token, "{\"enabled\":true}", &r), 0);
     http_response_cleanup(&r);
+    assert_int_equal(bearer_do(proc, "GET", "/users/me", token, NULL, &r), 0);
+    assert_problem(&r, 401, "unauthorized");
+    assert_non_null(strstr(http_header(&r, "WWW-Authenticate"), "before the user"));
+    http_response_cleanup(&r);
+    free(token);
+    token = test_login(proc, "dave", "dave-password-123");
+    assert_non_null(token);
     assert_int_equal(get_status("/users/me", token), 200);
     /* deleted: refused for good */
     assert_int_equal(bearer_do(proc, "DELETE", path, admin_token, NULL, &r), 0);

@@ -101,6 +101,11 @@ static void same_process_changes_apply_on_the_next_request(void **state) {
     admin_patch(id, "{\"enabled\":false}");
     assert_int_equal(status_of(proc_a, "GET", "/users/me", token, NULL), 401);
     admin_patch(id, "{\"enabled\":true}");
+    /* Re-enabled: tokens issued before the change stay refused (issue 14); a new login works. */
+    assert_int_equal(status_of(proc_a, "GET", "/users/me", token, NULL), 401);
+    free(token);
+    token = test_login(proc_a, "cora", "cora-password-123");
+    assert_non_null(token);
     assert_int_equal(status_of(proc_a, "GET", "/users/me", token, NULL), 200);
 
     admin_patch(id, "{\"role\":\"viewer\"}");
@@ -156,6 +161,10 @@ static void another_process_hears_the_change(void **state) {
     if (status != 401) fail_msg("process B still accepts a disabled user after 10 s: %ld", status);
 
     admin_patch(id, "{\"enabled\":true}"); /* refusals are not cached: at once */
+    assert_int_equal(status_of(proc_b, "GET", "/users/me", token, NULL), 401); /* old token */
+    free(token);
+    token = test_login(proc_a, "bruno", "bruno-password-123");
+    assert_non_null(token);
     assert_int_equal(status_of(proc_b, "GET", "/users/me", token, NULL), 200);
     free(token);
 }

@@ -1,12 +1,16 @@
-/* test_auth_limit: brute-force protection against the real server and database. Failed
- * logins are counted in PostgreSQL per username and per client address: past
- * LOGIN_MAX_FAILURES (3 here) within LOGIN_WINDOW_SECONDS (6 here) → 429 with
- * Retry-After, RFC 6749 form, audited as login.locked; two sluice processes on one
- * database share the counts; each key locks on its own; the lock ends with the window;
- * a success forgets the username's failures; attempts sent all at once to both processes
- * get exactly LOGIN_MAX_FAILURES tries between them, the rest 429. The counter keys are computed
- * here as the server does (auth/pii.h, keyed BLAKE2b) to act on one key at a time. The group owns
- * the database and both servers. */
+/* test_auth_limit: brute-force protection against the real server and database (issue 14
+ * point 5). Failed logins are counted in PostgreSQL per (username, address) pair, per
+ * username and per address; clients bind 127.0.x.y source addresses to act as many
+ * addresses. Checked: LOGIN_MAX_FAILURES (3 here) failures of a pair → 429 for that pair
+ * only (the same user from another address, another user from the same address get
+ * in); past LOGIN_USER_MAX_FAILURES (6) for a username, attempts from new addresses wait
+ * a growing delay (Retry-After 1 s, then 2 s), never a hard lock; an address that logged
+ * in as the user before gets through at once; past LOGIN_ADDRESS_MAX_FAILURES (8) an
+ * address gets 429 except for users known there; two processes share the counts; and
+ * attempts sent all at once get exactly LOGIN_MAX_FAILURES tries. 429s are RFC 6749
+ * answers with Retry-After, audited as login.locked. The counter keys are computed here as
+ * the server does (auth/pii.h, keyed BLAKE2b). The group owns the database and both
+ * servers. */
 #include "auth/bytea.h"
 #include "auth/pii.h"
 #include "auth_util.h"
@@ -16,14 +20,17 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#define WINDOW 6
+#define WINDOW 30
 
 static struct test_db db;
 static struct sluice_proc *a, *b;
@@ -34,8 +41,15 @@ static int group_setup(void **state) {
     if (sodium_init() < 0 || pii_keys_derive(TEST_PII_KEY, &keys) != 0) return -1;
     if (testdb_create(&db) != 0) return -1;
     /* Enough workers and hashes for the concurrent attempts to really run together. */
-    static const char *const env[] = {"LOGIN_MAX_FAILURES=3", "LOGIN_WINDOW_SECONDS=6",
-                                      "REQUEST_WORKERS=8", "PASSWORD_HASH_CONCURRENCY=8", NULL};
+    static const char *const env[] = {"LOGIN_MAX_FAILURES=3",
+                                      "LOGIN_WINDOW_SECONDS=30",
+                                      "LOGIN_USER_MAX_FAILURES=6",
+                                      "LOGIN_ADDRESS_MAX_FAILURES=8",
+                                      "LOGIN_USER_WINDOW_SECONDS=600",
+                                      "LOGIN_MAX_DELAY_SECONDS=16",
+                                      "REQUEST_WORKERS=8",
+                                      "PASSWORD_HASH_CONCURRENCY=8",
+                                      NULL};
     a = sluice_start(db.url, env);
     b = a ? sluice_start(db.url, env) : NULL;
     if (!b) return -1;
@@ -52,7 +66,10 @@ static int group_teardown(void **state) {
     return ra == 0 && rb == 0 ? 0 : -1;
 }
 
-static void forget_all(void) { free(testdb_query(db.url, "DELETE FROM login_failures")); }
+static void forget_all(void) {
+    free(testdb_query(db.url, "DELETE FROM login_failures"));
+    free(testdb_query(db.url, "DELETE FROM login_known_addresses"));
+}
 
 /* "DELETE/SELECT ... WHERE key = '\x...'" for the key of (kind, value). */
 static long on_key(const char *sql_head, const char *kind, const char *value) {
@@ -67,6 +84,20 @@ static long on_key(const char *sql_head, const char *kind, const char *value) {
 
 static long failures_of(const char *kind, const char *value) {
     return on_key("SELECT count(*) FROM login_failures", kind, value);
+}
+
+/* n failures of (kind, value) recorded now, as if they had just happened. */
+static void add_failures(const char *kind, const char *value, int n) {
+    unsigned char h[PII_INDEX_BYTES];
+    pii_limiter_key(&keys, kind, value, h);
+    char *hex = bytea_param(h, sizeof h);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "WITH x AS (INSERT INTO login_failures (key) SELECT '%s'::bytea FROM "
+             "generate_series(1, %d) RETURNING 1) SELECT count(*) FROM x",
+             hex, n);
+    free(hex);
+    assert_int_equal(db_long(db.url, sql), n);
 }
 
 /* A login on p; returns the status, *retry_after gets Retry-After (0 when none). */
@@ -87,70 +118,138 @@ static long login(struct sluice_proc *p, const char *user, const char *pass, lon
     return status;
 }
 
+/* A login on p from the source address 127.0.<addr> (e.g. "3.1"); the status, and
+ * *retry_after gets Retry-After (0 when none). */
+static long login_from(struct sluice_proc *p, const char *addr, const char *user, const char *pass,
+                       long *retry_after) {
+    char from_text[32], body[256], req[1024];
+    snprintf(from_text, sizeof from_text, "127.0.%s", addr);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, from_text, &from.sin_addr), 1);
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)sluice_port(p))};
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof from), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+    snprintf(body, sizeof body, "grant_type=password&username=%s&password=%s", user, pass);
+    snprintf(req, sizeof req,
+             "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+             "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\nConnection: "
+             "close\r\n\r\n%s",
+             strlen(body), body);
+    assert_int_equal(raw_send_str(fd, req), 0);
+    struct http_response r;
+    assert_int_equal(raw_read_response(fd, 30000, &r), 0);
+    close(fd);
+    long status = r.status;
+    const char *ra = http_header(&r, "Retry-After");
+    if (retry_after) *retry_after = ra ? strtol(ra, NULL, 10) : 0;
+    if (status == 429) {
+        const char *why = oauth_error_check(&r, 429, "too_many_requests");
+        if (why) fail_msg("429: %s", why);
+        assert_non_null(ra);
+    }
+    http_response_cleanup(&r);
+    return status;
+}
+
 static void shared_between_processes(void **state) {
     (void)state;
     forget_all();
     assert_int_equal(login(a, "admin", "wrong-password-1", NULL), 400);
     assert_int_equal(login(a, "admin", "wrong-password-2", NULL), 400);
     assert_int_equal(login(b, "admin", "wrong-password-3", NULL), 400);
+    assert_int_equal(failures_of("pair", "admin\n127.0.0.1"), 3);
     assert_int_equal(failures_of("username", "admin"), 3);
     assert_int_equal(failures_of("address", "127.0.0.1"), 3);
-    /* the fourth try is refused on both processes, even with the right password */
     long ra = 0;
+    /* the right password, but the pair is over the limit: not even checked */
     assert_int_equal(login(a, "admin", TEST_ADMIN_PASSWORD, &ra), 429);
     assert_true(ra >= 1 && ra <= WINDOW);
-    assert_int_equal(login(b, "admin", TEST_ADMIN_PASSWORD, &ra), 429);
+    assert_int_equal(login(b, "ADMIN", TEST_ADMIN_PASSWORD, &ra), 429); /* case-insensitive */
     assert_true(ra >= 1 && ra <= WINDOW);
-    /* refusals are not failures: the count stays */
-    assert_int_equal(failures_of("username", "admin"), 3);
+    assert_int_equal(failures_of("username", "admin"), 3); /* refusals are not counted */
     assert_true(db_long(db.url, "SELECT count(*) FROM audit_log WHERE action = 'login.locked' "
-                                "AND client_addr = '127.0.0.1' AND (details->>'retry_after')::int "
-                                "BETWEEN 1 AND 6") >= 2);
-    /* usernames ignore case here too */
-    assert_int_equal(login(b, "ADMIN", TEST_ADMIN_PASSWORD, NULL), 429);
-    /* the keys are 32-byte hashes: no username or address is stored */
+                                "AND details->>'limit' = 'pair'") >= 2);
+    /* no username or address in clear: keyed hashes only */
     assert_int_equal(db_long(db.url, "SELECT count(*) FROM login_failures WHERE length(key) <> 32"),
                      0);
 }
 
-static void per_username(void **state) {
+/* The pair is locked; the same user from elsewhere and another user from the same
+ * address are not (the old per-username and per-address locks refused both). */
+static void only_the_pair_is_locked(void **state) {
     (void)state;
     forget_all();
-    for (int i = 0; i < 3; i++) assert_int_equal(login(a, "admin", "wrong-password-x", NULL), 400);
-    /* forget the address's count: the username's alone still locks */
-    on_key("DELETE FROM login_failures", "address", "127.0.0.1");
-    assert_int_equal(failures_of("address", "127.0.0.1"), 0);
-    assert_int_equal(login(a, "admin", TEST_ADMIN_PASSWORD, NULL), 429);
-    /* another user from the same address is not affected */
-    assert_int_equal(login(b, "uma", "uma-password-1234", NULL), 200);
-}
-
-static void per_address(void **state) {
-    (void)state;
-    forget_all();
-    assert_int_equal(login(a, "nobody1", "wrong-password-x", NULL), 400);
-    assert_int_equal(login(b, "nobody2", "wrong-password-x", NULL), 400);
-    assert_int_equal(login(a, "admin", "wrong-password-x", NULL), 400);
-    assert_int_equal(failures_of("username", "uma"), 0);
-    /* uma never failed, but this address did three times */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login_from(a, "3.1", "uma", "wrong-password-x", NULL), 400);
     long ra = 0;
-    assert_int_equal(login(b, "uma", "uma-password-1234", &ra), 429);
+    assert_int_equal(login_from(a, "3.1", "uma", "uma-password-1234", &ra), 429);
     assert_true(ra >= 1 && ra <= WINDOW);
-    /* the lock ends with the window */
-    sleep((unsigned)ra + 1);
-    assert_int_equal(login(b, "uma", "uma-password-1234", NULL), 200);
+    assert_int_equal(login_from(b, "3.2", "uma", "uma-password-1234", NULL), 200);
+    assert_int_equal(login_from(a, "3.1", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
 }
 
-static void success_forgets_username_failures(void **state) {
+/* Many addresses guessing one password: past LOGIN_USER_MAX_FAILURES each next attempt
+ * waits 2^(failures - max) seconds after the last failure (here 8 failures: 4 s, then
+ * 9: 8 s); after waiting, the password is checked again (no hard lock), and the right one
+ * gets in. */
+static void user_ceiling_slows_down(void **state) {
     (void)state;
     forget_all();
-    assert_int_equal(login(a, "uma", "wrong-password-x", NULL), 400);
-    assert_int_equal(login(a, "uma", "wrong-password-y", NULL), 400);
-    assert_int_equal(failures_of("username", "uma"), 2);
-    assert_int_equal(login(b, "uma", "uma-password-1234", NULL), 200);
-    assert_int_equal(failures_of("username", "uma"), 0);
-    /* the address keeps its count (a valid account does not reset an attacker's) */
-    assert_int_equal(failures_of("address", "127.0.0.1"), 2);
+    char addr[16];
+    for (int i = 1; i <= 6; i++) {
+        snprintf(addr, sizeof addr, "4.%d", i);
+        assert_int_equal(login_from(a, addr, "admin", "wrong-password-x", NULL), 400);
+    }
+    add_failures("username", "admin", 2); /* two more addresses, just now */
+    long ra = 0;
+    assert_int_equal(login_from(a, "4.7", "admin", TEST_ADMIN_PASSWORD, &ra), 429);
+    assert_true(ra >= 3 && ra <= 4);
+    usleep((useconds_t)(ra * 1000 + 300) * 1000);
+    assert_int_equal(login_from(b, "4.8", "admin", "wrong-password-y", NULL), 400);
+    long ra2 = 0;
+    assert_int_equal(login_from(a, "4.9", "admin", TEST_ADMIN_PASSWORD, &ra2), 429);
+    assert_true(ra2 > ra && ra2 <= 8); /* the delay doubled */
+    assert_true(db_long(db.url, "SELECT count(*) FROM audit_log WHERE action = 'login.locked' "
+                                "AND details->>'limit' = 'user'") >= 2);
+    usleep((useconds_t)(ra2 * 1000 + 300) * 1000);
+    assert_int_equal(login_from(a, "4.10", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
+}
+
+/* An address that logged in as the user before is not slowed by the others' failures. */
+static void known_address_gets_through(void **state) {
+    (void)state;
+    forget_all();
+    assert_int_equal(login_from(a, "5.1", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
+    assert_int_equal(login_from(b, "5.2", "admin", "wrong-password-x", NULL), 400);
+    add_failures("username", "admin", 20); /* a crowd guessing: the delay is at its cap */
+    long ra = 0;
+    assert_int_equal(login_from(a, "5.20", "admin", TEST_ADMIN_PASSWORD, &ra), 429);
+    assert_true(ra >= 15 && ra <= 16);
+    assert_int_equal(login_from(a, "5.1", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
+    assert_int_equal(login_from(b, "5.1", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
+}
+
+/* One address trying many usernames: past LOGIN_ADDRESS_MAX_FAILURES it gets 429, except
+ * for a user who logged in from it before. */
+static void address_ceiling_spares_known_users(void **state) {
+    (void)state;
+    forget_all();
+    assert_int_equal(login_from(a, "6.1", "uma", "uma-password-1234", NULL), 200);
+    char user[32];
+    for (int i = 1; i <= 8; i++) {
+        snprintf(user, sizeof user, "nobody%d", i);
+        assert_int_equal(login_from(a, "6.1", user, "wrong-password-x", NULL), 400);
+    }
+    long ra = 0;
+    assert_int_equal(login_from(b, "6.1", "nobody9", "wrong-password-x", &ra), 429);
+    assert_true(ra >= 1);
+    assert_int_equal(login_from(b, "6.1", "admin", TEST_ADMIN_PASSWORD, NULL), 429);
+    assert_int_equal(login_from(b, "6.1", "uma", "uma-password-1234", NULL), 200);
+    assert_int_equal(login_from(a, "6.2", "admin", TEST_ADMIN_PASSWORD, NULL), 200);
 }
 
 /* 12 wrong passwords for one user, all written (6 to each process) before any answer is
@@ -187,6 +286,7 @@ static void concurrent_attempts_cannot_exceed_the_limit(void **state) {
     }
     assert_int_equal(tried, 3);
     assert_int_equal(refused, N - 3);
+    assert_int_equal(failures_of("pair", "uma\n127.0.0.1"), 3);
     assert_int_equal(failures_of("username", "uma"), 3);
     assert_int_equal(failures_of("address", "127.0.0.1"), 3);
 }
@@ -194,9 +294,10 @@ static void concurrent_attempts_cannot_exceed_the_limit(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shared_between_processes),
-        cmocka_unit_test(per_username),
-        cmocka_unit_test(per_address),
-        cmocka_unit_test(success_forgets_username_failures),
+        cmocka_unit_test(only_the_pair_is_locked),
+        cmocka_unit_test(user_ceiling_slows_down),
+        cmocka_unit_test(known_address_gets_through),
+        cmocka_unit_test(address_ceiling_spares_known_users),
         cmocka_unit_test(concurrent_attempts_cannot_exceed_the_limit),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -67,6 +67,11 @@ static void down_then_back(void **state) {
         if (why) fail_msg("/readyz with PostgreSQL stopped (try %d): %s", i, why);
         const char *detail = json_string_value(json_object_get(r.json, "detail"));
         assert_non_null(strstr(detail, "database"));
+        /* Publicly only what is down: no libpq message (host, port, socket), which goes to
+         * the log. */
+        if (strstr(r.body, "127.0.0.1") || strstr(r.body, "port") || strstr(r.body, "connection") ||
+            strstr(r.body, "server"))
+            fail_msg("/readyz says too much: %s", r.body);
         assert_non_null(http_header(&r, "Retry-After"));
         http_response_cleanup(&r);
         /* connect_timeout bounds the wait; a refused connection is immediate. */
@@ -86,6 +91,10 @@ static void down_then_back(void **state) {
         http_response_cleanup(&r);
     }
     assert_true(saw_down);
+    char *log = sluice_log_read(proc);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "not ready")); /* the detail is in the log */
+    free(log);
 
     /* A database route gets 503 database-unavailable: GET /users/ with a valid token
      * (the bearer middleware loads the caller from the database). */

@@ -107,7 +107,9 @@ static enum job_outcome prune_run(struct job_ctx *ctx, const json_t *args) {
     char jdays[16], adays[16], window[24];
     snprintf(jdays, sizeof jdays, "%ld", c->job_retention_days);
     snprintf(adays, sizeof adays, "%ld", c->audit_retention_days);
-    snprintf(window, sizeof window, "%ld", c->login_window_seconds);
+    snprintf(window, sizeof window, "%ld", /* failures count in the longer window */
+             c->login_window_seconds > c->login_user_window_seconds ? c->login_window_seconds
+                                                                    : c->login_user_window_seconds);
     struct db *db = job_db(ctx);
 
     const char *cv[] = {jdays, adays, window};
