@@ -23,7 +23,8 @@ struct config {
     long request_workers;
     long request_statement_timeout_ms;
     long request_queue;
-    long worker_threads;
+    char *job_queues;
+    long job_statement_timeout_ms;
     long max_body_bytes;
     long max_header_bytes;
     long http_connection_timeout;
