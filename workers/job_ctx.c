@@ -25,6 +25,8 @@ void job_ctx_init(struct job_ctx *ctx, const struct job_kind *kind, struct db *d
 void job_ctx_cleanup(struct job_ctx *ctx) {
     json_decref(ctx->result);
     ctx->result = NULL;
+    if (ctx->cancel) PQfreeCancel(ctx->cancel);
+    ctx->cancel = NULL;
     pthread_mutex_destroy(&ctx->mu);
 }
 
@@ -56,21 +58,50 @@ const char *job_level_name(int level) {
     }
 }
 
+void job_ctx_arm_interrupt(struct job_ctx *ctx, PGconn *conn) {
+    PGcancel *c = conn ? PQgetCancel(conn) : NULL;
+    pthread_mutex_lock(&ctx->mu);
+    if (ctx->cancel) PQfreeCancel(ctx->cancel);
+    ctx->cancel = c;
+    pthread_mutex_unlock(&ctx->mu);
+}
+
+void job_ctx_interrupt(struct job_ctx *ctx) {
+    char why[256];
+    pthread_mutex_lock(&ctx->mu);
+    /* PQcancel is safe from another thread; the mutex keeps the handle alive. */
+    if (ctx->cancel && !PQcancel(ctx->cancel, why, sizeof why)) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)ctx->id);
+        log_event(LOG_WARN, "could not interrupt a job's statement", "job", id, "error", why,
+                  (char *)NULL);
+    }
+    pthread_mutex_unlock(&ctx->mu);
+}
+
+/* The numbers run() changes now: staged inside job_transaction, else the published
+ * ones. Caller holds mu. */
+static struct job_snapshot *numbers(struct job_ctx *ctx) {
+    return ctx->in_txn ? &ctx->staged : &ctx->snap;
+}
+
 void job_progress(struct job_ctx *ctx, int64_t done, int64_t total, const char *unit) {
     pthread_mutex_lock(&ctx->mu);
-    ctx->snap.done = done < 0 ? 0 : done;
-    ctx->snap.total = total < 0 ? -1 : total;
-    if (unit) snprintf(ctx->snap.unit, sizeof ctx->snap.unit, "%s", unit);
-    ctx->snap.version++;
+    struct job_snapshot *s = numbers(ctx);
+    s->done = done < 0 ? 0 : done;
+    s->total = total < 0 ? -1 : total;
+    if (unit) snprintf(s->unit, sizeof s->unit, "%s", unit);
+    s->version++;
     pthread_mutex_unlock(&ctx->mu);
 }
 
 void job_count(struct job_ctx *ctx, int64_t ok, int64_t ignored, int64_t errors) {
     pthread_mutex_lock(&ctx->mu);
-    ctx->snap.ok += ok;
-    ctx->snap.ignored += ignored;
-    ctx->snap.errors += errors;
-    ctx->snap.version++;
+    struct job_snapshot *s = numbers(ctx);
+    s->ok += ok;
+    s->ignored += ignored;
+    s->errors += errors;
+    s->version++;
     pthread_mutex_unlock(&ctx->mu);
 }
 

@@ -11,6 +11,7 @@
 
 #include "job.h"
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -36,12 +37,19 @@ struct job_ctx {
     const struct job_kind *kind;
     int64_t id;
     int attempt;
+    const char *lease_owner; /* the worker holding the lease (NULL in the foreground) */
     /* When set, events go there at once (in the job's thread) instead of the buffer. */
     void (*on_event)(struct job_ctx *ctx, int level, const char *message);
     void *owner; /* the runner's data */
 
-    pthread_mutex_t mu; /* guards snap, pending, npending, dropped */
+    pthread_mutex_t mu; /* guards snap, staged, in_txn, pending, npending, dropped, cancel */
     struct job_snapshot snap;
+    /* Inside job_transaction: progress and counters go to staged, and become snap only
+     * when the transaction commits (job_fence.c). */
+    struct job_snapshot staged;
+    bool in_txn;
+    /* Interrupts the statement running on the job's connection (PQcancel), or NULL. */
+    PGcancel *cancel;
     struct job_pending_event pending[JOB_CTX_MAX_EVENTS];
     size_t npending;
     unsigned long dropped; /* events lost because the buffer was full */
@@ -60,6 +68,13 @@ void job_ctx_init(struct job_ctx *ctx, const struct job_kind *kind, struct db *d
 void job_ctx_cleanup(struct job_ctx *ctx);
 
 void job_ctx_snapshot(struct job_ctx *ctx, struct job_snapshot *out);
+
+/* Before run(): the job's statements can be interrupted from now on (its connection's
+ * cancel handle is kept). After run(): job_ctx_cleanup drops it. */
+void job_ctx_arm_interrupt(struct job_ctx *ctx, PGconn *conn);
+/* From any thread, after setting a stop flag: interrupts the statement the job is
+ * running, if any (PQcancel; the statement fails with SQLSTATE 57014). */
+void job_ctx_interrupt(struct job_ctx *ctx);
 
 /* Moves up to max buffered events to out (oldest first); *dropped gets (and resets)
  * the count of events lost since the last call. Returns how many were moved. */

@@ -4,6 +4,7 @@
 #include "db/db.h"
 #include "http/metrics.h"
 #include "job.h"
+#include "job_queues.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -22,7 +23,9 @@ struct kind_stats {
 };
 
 static struct kind_stats stats[MAX_KINDS];
-static atomic_long busy;
+/* The queues of JOB_QUEUES: written once at start-up (job_metrics_register). */
+static struct job_queues queues;
+static atomic_long busy[JOB_QUEUES_MAX];
 static atomic_ulong ticks, fires;
 
 static int kind_index(const char *kind) {
@@ -42,35 +45,53 @@ void job_metrics_observe(const char *kind, const char *status, double seconds) {
     atomic_fetch_add(&stats[k].sum_ms, (unsigned long)(seconds * 1000));
 }
 
-void job_metrics_busy(int delta) { atomic_fetch_add(&busy, delta); }
+void job_metrics_busy(const char *queue, int delta) {
+    for (size_t i = 0; i < queues.n; i++)
+        if (strcmp(queues.items[i].name, queue) == 0) atomic_fetch_add(&busy[i], delta);
+}
 void job_metrics_scheduler_tick(void) { atomic_fetch_add(&ticks, 1); }
 void job_metrics_scheduler_fire(void) { atomic_fetch_add(&fires, 1); }
 
-static struct db_stmt q_by_status =
-    DB_STMT("SELECT kind, status, count(*) FROM jobs GROUP BY kind, status ORDER BY 1, 2");
+static struct db_stmt q_by_status = DB_STMT(
+    "SELECT queue, kind, status, count(*) FROM jobs GROUP BY queue, kind, status ORDER BY 1, 2, 3");
+/* Every queue of this process's JOB_QUEUES ($1) and every queue holding due jobs. */
 static struct db_stmt q_queue =
-    DB_STMT("SELECT count(*), coalesce(extract(epoch FROM now() - min(run_at)), 0)::float8"
-            " FROM jobs WHERE status = 'queued' AND run_at <= now()");
+    DB_STMT("SELECT q.queue, count(j.id), coalesce(extract(epoch FROM now() - min(j.run_at)),"
+            " 0)::float8 FROM (SELECT unnest($1::text[]) AS queue UNION SELECT DISTINCT queue"
+            " FROM jobs WHERE status = 'queued' AND run_at <= now()) q"
+            " LEFT JOIN jobs j ON j.queue = q.queue AND j.status = 'queued' AND j.run_at <= now()"
+            " GROUP BY q.queue ORDER BY 1");
 
 static void render_database(struct textbuf *out, struct db *db) {
     PGresult *r = db_exec(db, &q_by_status, 0, NULL);
     if (!r) return;
-    textbuf_printf(out, "# HELP sluice_jobs Jobs in the database by kind and status.\n"
+    textbuf_printf(out, "# HELP sluice_jobs Jobs in the database by queue, kind and status.\n"
                         "# TYPE sluice_jobs gauge\n");
     for (int i = 0; i < PQntuples(r); i++)
-        textbuf_printf(out, "sluice_jobs{kind=\"%s\",status=\"%s\"} %s\n", PQgetvalue(r, i, 0),
-                       PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+        textbuf_printf(out, "sluice_jobs{queue=\"%s\",kind=\"%s\",status=\"%s\"} %s\n",
+                       PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+                       PQgetvalue(r, i, 3));
     PQclear(r);
-    r = db_exec(db, &q_queue, 0, NULL);
+    char names[JOB_QUEUES_MAX * (JOB_QUEUE_NAME_MAX + 1) + 3] = "{";
+    for (size_t i = 0; i < queues.n; i++) {
+        if (i) strcat(names, ",");
+        strcat(names, queues.items[i].name);
+    }
+    strcat(names, "}");
+    const char *v[] = {names};
+    r = db_exec(db, &q_queue, 1, v);
     if (!r) return;
-    textbuf_printf(out,
-                   "# HELP sluice_jobs_queue_depth Queued jobs that are due (run_at passed).\n"
-                   "# TYPE sluice_jobs_queue_depth gauge\nsluice_jobs_queue_depth %s\n"
-                   "# HELP sluice_jobs_oldest_queued_age_seconds How long the oldest due "
-                   "queued job has waited.\n"
-                   "# TYPE sluice_jobs_oldest_queued_age_seconds gauge\n"
-                   "sluice_jobs_oldest_queued_age_seconds %.3f\n",
-                   PQgetvalue(r, 0, 0), strtod(PQgetvalue(r, 0, 1), NULL));
+    textbuf_printf(out, "# HELP sluice_jobs_queue_depth Queued jobs that are due (run_at passed)"
+                        " by queue.\n# TYPE sluice_jobs_queue_depth gauge\n");
+    for (int i = 0; i < PQntuples(r); i++)
+        textbuf_printf(out, "sluice_jobs_queue_depth{queue=\"%s\"} %s\n", PQgetvalue(r, i, 0),
+                       PQgetvalue(r, i, 1));
+    textbuf_printf(out, "# HELP sluice_jobs_oldest_queued_age_seconds How long the oldest due "
+                        "queued job of the queue has waited.\n"
+                        "# TYPE sluice_jobs_oldest_queued_age_seconds gauge\n");
+    for (int i = 0; i < PQntuples(r); i++)
+        textbuf_printf(out, "sluice_jobs_oldest_queued_age_seconds{queue=\"%s\"} %.3f\n",
+                       PQgetvalue(r, i, 0), strtod(PQgetvalue(r, i, 2), NULL));
     PQclear(r);
 }
 
@@ -101,15 +122,26 @@ static void render(struct textbuf *out, struct db *db) {
                        "sluice_job_duration_seconds_count{kind=\"%s\"} %lu\n",
                        name, acc, name, (double)atomic_load(&stats[k].sum_ms) / 1000, name, acc);
     }
+    textbuf_printf(out, "# HELP sluice_job_workers Job worker threads of this process by queue"
+                        " (JOB_QUEUES).\n# TYPE sluice_job_workers gauge\n");
+    for (size_t i = 0; i < queues.n; i++)
+        textbuf_printf(out, "sluice_job_workers{queue=\"%s\"} %d\n", queues.items[i].name,
+                       queues.items[i].threads);
+    textbuf_printf(out, "# HELP sluice_job_workers_busy Job workers of this process running a "
+                        "job, by queue.\n# TYPE sluice_job_workers_busy gauge\n");
+    for (size_t i = 0; i < queues.n; i++)
+        textbuf_printf(out, "sluice_job_workers_busy{queue=\"%s\"} %ld\n", queues.items[i].name,
+                       atomic_load(&busy[i]));
     textbuf_printf(
         out,
-        "# HELP sluice_job_workers_busy Job workers of this process running a job.\n"
-        "# TYPE sluice_job_workers_busy gauge\nsluice_job_workers_busy %ld\n"
         "# HELP sluice_scheduler_ticks_total Passes of this process's scheduler.\n"
         "# TYPE sluice_scheduler_ticks_total counter\nsluice_scheduler_ticks_total %lu\n"
         "# HELP sluice_scheduler_fires_total Schedule fires this process enqueued.\n"
         "# TYPE sluice_scheduler_fires_total counter\nsluice_scheduler_fires_total %lu\n",
-        atomic_load(&busy), atomic_load(&ticks), atomic_load(&fires));
+        atomic_load(&ticks), atomic_load(&fires));
 }
 
-void job_metrics_register(void) { metrics_add_source(render); }
+void job_metrics_register(const struct job_queues *q) {
+    queues = *q;
+    metrics_add_source(render);
+}

@@ -12,7 +12,8 @@
 
 /* The members of a job object; m.elapsed and m.rate come from JOB_FROM's lateral. */
 #define JOB_FIELDS                                                                                                     \
-    "'id', j.id, 'kind', j.kind, 'args', j.args, 'status', j.status, 'priority', j.priority,"                          \
+    "'id', j.id, 'kind', j.kind, 'queue', j.queue, 'args', j.args, 'status', j.status, "                               \
+    "'priority', j.priority,"                                                                                          \
     " 'run_at', " TS("j.run_at") ", 'attempt', j.attempt, 'max_attempts', j.max_attempts,"                             \
                                  " 'progress', json_build_object('done', j.progress_done, "                            \
                                  "'total', j.progress_total,"                                                          \
@@ -94,7 +95,8 @@ int job_store_get(struct db *db, int64_t id, int nevents, char **json) {
     " WHERE ($1::text IS NULL OR j.kind = $1) AND ($2::text[] IS NULL OR j.status = ANY ($2))"     \
     " AND ($3::timestamptz IS NULL OR j.created_at >= $3)"                                         \
     " AND ($4::timestamptz IS NULL OR j.created_at < $4)"                                          \
-    " AND ($5::text IS NULL OR j.schedule_name = $5)"
+    " AND ($5::text IS NULL OR j.schedule_name = $5)"                                              \
+    " AND ($8::text IS NULL OR j.queue = $8)"
 
 static struct db_stmt q_list_desc = DB_STMT(
     "SELECT j.id, json_build_object(" JOB_FIELDS ")::text" JOB_FROM LIST_FILTERS
@@ -105,9 +107,9 @@ static struct db_stmt q_list_asc =
 
 PGresult *job_store_list(struct db *db, const struct job_filter *f, bool ascending,
                          const char *after, const char *limit) {
-    const char *v[] = {f->kind, f->statuses, f->created_from, f->created_before, f->schedule,
-                       after,   limit};
-    return db_exec(db, ascending ? &q_list_asc : &q_list_desc, 7, v);
+    const char *v[] = {f->kind,     f->statuses, f->created_from, f->created_before,
+                       f->schedule, after,       limit,           f->queue};
+    return db_exec(db, ascending ? &q_list_asc : &q_list_desc, 8, v);
 }
 
 static struct db_stmt q_events =

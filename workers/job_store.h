@@ -26,6 +26,7 @@ struct job_filter {
     const char *created_from;   /* timestamptz text, inclusive */
     const char *created_before; /* timestamptz text, exclusive */
     const char *schedule;
+    const char *queue;
 };
 
 /* Jobs matching f in id order (newest first unless ascending), after the keyset id

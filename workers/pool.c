@@ -1,66 +1,25 @@
-/* pool: worker, listener and keeper threads; see pool.h.
- *
- * Locking: p->mu guards the wake-up tokens, each worker's ctx pointer and exit flag.
- * A worker's ctx_mu is held by the keeper while it renews or flushes that worker's job
- * and by the worker when it takes its ctx back, so a ctx never disappears under the
- * keeper. Workers settle a job in the same statement as the next claim. */
-#include "pool.h"
+/* pool: start and stop of the job pool's threads (one file per thread: pool_worker.c,
+ * pool_keeper.c, pool_listener.c) and the waits they share; see pool.h and
+ * pool_internal.h. */
+#include "pool_internal.h"
 
-#include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
-#include "job_ctx.h"
-#include "job_metrics.h"
 #include "queue.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-struct worker {
-    struct job_pool *pool;
-    pthread_t thread;
-    bool started;
-    char owner[128];
-    pthread_mutex_t ctx_mu;
-    struct job_ctx *ctx; /* the running job, under pool->mu (and ctx_mu to clear) */
-    double renewed;      /* monotonic time of the last successful renewal (keeper) */
-    bool exited;         /* under pool->mu */
-};
-
-struct job_pool {
-    char *url;
-    const struct config *config;
-    int lease;
-    double poll;
-    char kinds[2048]; /* text[] literal of the kinds this binary runs */
-    pthread_mutex_t mu;
-    pthread_cond_t wake;   /* idle workers wait here */
-    pthread_cond_t exited; /* a worker exited */
-    pthread_cond_t tick;   /* keeper and listener sleep here (halt wakes them) */
-    unsigned tokens;       /* pending wake-ups, at most nworkers */
-    atomic_bool stopping;  /* no more claims */
-    atomic_bool halt;      /* listener and keeper stop */
-    struct worker *workers;
-    int nworkers;
-    pthread_t listener, keeper;
-    bool listener_started, keeper_started;
-};
-
-static double mono(void) {
+double pool_mono(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct timespec deadline_in(double seconds) {
+struct timespec pool_deadline_in(double seconds) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     if (seconds < 0) seconds = 0;
@@ -79,385 +38,62 @@ static void cond_init_monotonic(pthread_cond_t *c) {
     pthread_condattr_destroy(&a);
 }
 
-/* Adds n wake-up tokens (capped) and wakes as many idle workers. Caller holds mu. */
-static void add_tokens(struct job_pool *p, unsigned n) {
-    unsigned cap = (unsigned)p->nworkers;
-    p->tokens = p->tokens + n > cap ? cap : p->tokens + n;
+/* Adds n wake-up tokens to q (capped) and wakes as many idle workers. Caller holds mu. */
+static void add_tokens(struct pool_queue *q, unsigned n) {
+    unsigned cap = (unsigned)q->nworkers;
+    q->tokens = q->tokens + n > cap ? cap : q->tokens + n;
     if (n >= cap)
-        pthread_cond_broadcast(&p->wake);
+        pthread_cond_broadcast(&q->wake);
     else
-        for (unsigned i = 0; i < n; i++) pthread_cond_signal(&p->wake);
+        for (unsigned i = 0; i < n; i++) pthread_cond_signal(&q->wake);
 }
 
-static void wake_workers(struct job_pool *p, unsigned n) {
+void pool_wake(struct job_pool *p, struct pool_queue *q, unsigned n) {
     pthread_mutex_lock(&p->mu);
-    add_tokens(p, n);
+    for (int i = 0; i < p->nqueues; i++)
+        if (!q || q == &p->queues[i]) add_tokens(&p->queues[i], n);
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Sleeps up to seconds, or until a token arrives or the pool stops. */
-static void wait_for_work(struct job_pool *p, double seconds) {
-    struct timespec until = deadline_in(seconds);
+void pool_wait_for_work(struct job_pool *p, struct pool_queue *q, double seconds) {
+    struct timespec until = pool_deadline_in(seconds);
     pthread_mutex_lock(&p->mu);
-    while (p->tokens == 0 && !atomic_load(&p->stopping)) {
-        if (pthread_cond_timedwait(&p->wake, &p->mu, &until) == ETIMEDOUT) break;
+    while (q->tokens == 0 && !atomic_load(&p->stopping)) {
+        if (pthread_cond_timedwait(&q->wake, &p->mu, &until) == ETIMEDOUT) break;
     }
-    if (p->tokens > 0) p->tokens--;
+    if (q->tokens > 0) q->tokens--;
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Sleeps up to seconds or until the pool halts (keeper, listener). */
-static void nap(struct job_pool *p, double seconds) {
-    struct timespec until = deadline_in(seconds);
+void pool_nap(struct job_pool *p, double seconds) {
+    struct timespec until = pool_deadline_in(seconds);
     pthread_mutex_lock(&p->mu);
     while (!atomic_load(&p->halt))
         if (pthread_cond_timedwait(&p->tick, &p->mu, &until) == ETIMEDOUT) break;
     pthread_mutex_unlock(&p->mu);
 }
 
-/* ---- one job -------------------------------------------------------------------------- */
-
-/* The settlement of a finished run, sent with the next claim; owns its strings. */
-struct pending {
-    bool active;
-    struct queue_settle s;
-    char *error, *result;
-    char kind[72];
-    int max_attempts;
-    double ran; /* seconds run() took */
-};
-
-static void pending_clear(struct pending *pd) {
-    free(pd->error);
-    free(pd->result);
-    memset(pd, 0, sizeof *pd);
-}
-
-static void publish_ctx(struct worker *w, struct job_ctx *ctx) {
-    pthread_mutex_lock(&w->ctx_mu);
-    pthread_mutex_lock(&w->pool->mu);
-    w->ctx = ctx;
-    w->renewed = mono();
-    pthread_mutex_unlock(&w->pool->mu);
-    pthread_mutex_unlock(&w->ctx_mu);
-}
-
-static void flush_events(struct db *db, struct job_ctx *ctx, const char *owner) {
-    struct job_pending_event ev[JOB_CTX_MAX_EVENTS];
-    unsigned long dropped = 0;
-    size_t n = job_ctx_take_events(ctx, ev, JOB_CTX_MAX_EVENTS, &dropped);
-    if (dropped) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%lu events were dropped (more than %d a second)", dropped,
-                 JOB_CTX_MAX_EVENTS);
-        queue_add_event(db, ctx->id, owner, ctx->attempt, LOG_WARN, msg);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (queue_add_event(db, ctx->id, owner, ctx->attempt, ev[i].level, ev[i].message) != 0)
-            break;
-}
-
-static void run_job(struct worker *w, struct db *db, struct queue_job *job, struct pending *pd) {
-    struct job_pool *p = w->pool;
-    memset(pd, 0, sizeof *pd);
-    pd->active = true;
-    pd->s.id = job->id;
-    pd->s.attempt = job->attempt;
-    pd->max_attempts = job->max_attempts;
-    snprintf(pd->kind, sizeof pd->kind, "%s", job->kind);
-    pd->s.snap.total = -1;
-
-    const struct job_kind *kind = job_kind_find(job->kind);
-    json_error_t jerr;
-    json_t *args = json_loads(job->args_json, 0, &jerr);
-    struct job_error aerr;
-    if (!kind || !args || job_args_check(kind, args, &aerr) != 0) {
-        char msg[512];
-        if (!kind)
-            snprintf(msg, sizeof msg, "unknown job kind %s", job->kind);
-        else if (!args)
-            snprintf(msg, sizeof msg, "arguments are not JSON: %s", jerr.text);
-        else
-            snprintf(msg, sizeof msg, "%s %s", aerr.field, aerr.message);
-        pd->s.outcome = "failed";
-        pd->error = strdup(msg);
-        pd->s.error = pd->error;
-        json_decref(args);
-        return;
-    }
-
-    struct job_ctx ctx;
-    job_ctx_init(&ctx, kind, db, p->config, job->id, job->attempt);
-    if (job->cancel_requested) atomic_store(&ctx.cancel_requested, true);
-    publish_ctx(w, &ctx);
-    job_metrics_busy(1);
-    double t0 = mono();
-    enum job_outcome o = kind->run(&ctx, args);
-    pd->ran = mono() - t0;
-    job_metrics_busy(-1);
-    db_reset_after_use(db);
-    publish_ctx(w, NULL); /* the keeper no longer sees it: the rest is ours */
-    json_decref(args);
-
-    bool user_cancel = atomic_load(&ctx.cancel_requested);
-    bool stopping = atomic_load(&ctx.stopping);
-    if (atomic_load(&ctx.lease_lost)) {
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)job->id);
-        log_event(LOG_WARN, "job lease lost: its outcome is discarded", "job", id, "kind",
-                  job->kind, "owner", w->owner, (char *)NULL);
-        pending_clear(pd);
-        job_ctx_cleanup(&ctx);
-        return;
-    }
-    flush_events(db, &ctx, w->owner);
-    job_ctx_snapshot(&ctx, &pd->s.snap);
-    switch (o) {
-    case JOB_SUCCEEDED: pd->s.outcome = "succeeded"; break;
-    case JOB_FAILED: pd->s.outcome = "failed"; break;
-    case JOB_RETRY:
-        pd->s.outcome = stopping && !user_cancel ? "release" : "retry";
-        pd->s.retry_delay = job_backoff_seconds(kind->backoff_base, kind->backoff_max, job->attempt,
-                                                (double)randombytes_uniform(1000000) / 1e6);
-        break;
-    case JOB_CANCELLED: pd->s.outcome = !user_cancel && stopping ? "release" : "cancelled"; break;
-    }
-    if (ctx.error[0]) {
-        pd->error = strdup(ctx.error);
-        pd->s.error = pd->error;
-    } else if (o == JOB_FAILED || o == JOB_RETRY) {
-        pd->error = strdup("the job failed without saying why");
-        pd->s.error = pd->error;
-    }
-    if (ctx.result) {
-        pd->result = json_dumps(ctx.result, JSON_COMPACT);
-        pd->s.result_json = pd->result;
-    }
-    job_ctx_cleanup(&ctx);
-}
-
-/* After the settlement reached the database: an event on the paths a person will want
- * to read about, and the metrics. */
-static void after_settle(struct worker *w, struct db *db, struct pending *pd,
-                         const struct queue_settled *st) {
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)pd->s.id);
-    if (!st->applied) {
-        log_event(LOG_WARN, "job lease lost before its end was stored: outcome discarded", "job",
-                  id, "outcome", pd->s.outcome, "owner", w->owner, (char *)NULL);
-        return;
-    }
-    job_metrics_observe(pd->kind, st->status, pd->ran);
-    const char *o = pd->s.outcome, *status = st->status;
-    char msg[1400];
-    int level = LOG_INFO;
-    if (strcmp(o, "succeeded") == 0) return;
-    if (strcmp(o, "retry") == 0 && strcmp(status, "queued") == 0) {
-        level = LOG_WARN;
-        snprintf(msg, sizeof msg, "attempt %d of %d failed: %s; retry in %.3f s", pd->s.attempt,
-                 pd->max_attempts, pd->s.error ? pd->s.error : "?", pd->s.retry_delay);
-    } else if (strcmp(o, "release") == 0 && strcmp(status, "queued") == 0) {
-        snprintf(msg, sizeof msg,
-                 "released at shutdown by %s: queued again (the attempt "
-                 "does not count)",
-                 w->owner);
-    } else if (strcmp(status, "failed") == 0) {
-        level = LOG_ERROR;
-        snprintf(msg, sizeof msg, "attempt %d of %d failed: %s; %s", pd->s.attempt,
-                 pd->max_attempts, pd->s.error ? pd->s.error : "?",
-                 strcmp(o, "failed") == 0 ? "not retried" : "no attempt left");
-    } else if (strcmp(status, "cancelled") == 0) {
-        snprintf(msg, sizeof msg, "cancelled during attempt %d after %lld item%s", pd->s.attempt,
-                 (long long)pd->s.snap.done, pd->s.snap.done == 1 ? "" : "s");
-    } else {
-        return;
-    }
-    log_event(level, msg, "job", id, "kind", pd->kind, (char *)NULL);
-    queue_add_event(db, pd->s.id, NULL, 0, level, msg);
-}
-
-static void *worker_main(void *arg) {
-    struct worker *w = arg;
-    struct job_pool *p = w->pool;
-    struct db *db = db_new(p->url);
-    struct pending pd = {0};
-    int failures = 0;
-    for (;;) {
-        bool claim = !atomic_load(&p->stopping);
-        if (!claim && !pd.active) break;
-        struct queue_job job;
-        struct queue_settled st;
-        bool got = false;
-        if (queue_settle_claim(db, w->owner, p->lease, p->kinds, pd.active ? &pd.s : NULL, &st,
-                               claim, &job, &got) != 0) {
-            if (failures++ % 30 == 0)
-                log_event(LOG_WARN, "job worker: database error", "worker", w->owner, "error",
-                          db_last_error(db), (char *)NULL);
-            if (!claim && failures > 5) break; /* stopping: the lease will expire */
-            wait_for_work(p, 1.0);
-            continue;
-        }
-        failures = 0;
-        if (pd.active) {
-            after_settle(w, db, &pd, &st);
-            pending_clear(&pd);
-        }
-        if (!got) {
-            if (!claim) break;
-            double secs = p->poll;
-            bool none = true;
-            double due = 0;
-            if (queue_next_due(db, p->kinds, &due, &none) == 0 && !none)
-                secs = due < 0.02 ? 0.02 : (due < secs ? due : secs);
-            wait_for_work(p, secs);
-            continue;
-        }
-        wake_workers(p, 1); /* there may be more: let an idle worker look */
-        run_job(w, db, &job, &pd);
-        queue_job_cleanup(&job);
-    }
-    db_free(db);
-    pthread_mutex_lock(&p->mu);
-    w->exited = true;
-    pthread_cond_broadcast(&p->exited);
-    pthread_mutex_unlock(&p->mu);
-    return NULL;
-}
-
-/* ---- listener ----------------------------------------------------------------------- */
-
-static void cancel_running(struct job_pool *p, int64_t id) {
-    pthread_mutex_lock(&p->mu);
-    for (int i = 0; i < p->nworkers; i++)
-        if (p->workers[i].ctx && p->workers[i].ctx->id == id)
-            atomic_store(&p->workers[i].ctx->cancel_requested, true);
-    pthread_mutex_unlock(&p->mu);
-}
-
-static void *listener_main(void *arg) {
-    struct job_pool *p = arg;
-    struct db *db = db_new(p->url);
-    PGconn *listening = NULL;
-    while (!atomic_load(&p->halt)) {
-        PGconn *c = db_conn(db);
-        if (!c) {
-            listening = NULL;
-            nap(p, 1.0);
-            continue;
-        }
-        if (c != listening) {
-            PGresult *r = db_exec_sql(db, "LISTEN sluice_jobs", 0, NULL);
-            PGresult *r2 = r ? db_exec_sql(db, "LISTEN sluice_cancel", 0, NULL) : NULL;
-            PQclear(r);
-            PQclear(r2);
-            if (!r2) {
-                nap(p, 1.0);
-                continue;
-            }
-            listening = c;
-            wake_workers(p, (unsigned)p->nworkers); /* notifications may have been missed */
-        }
-        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        int n = poll(&pfd, 1, 250);
-        if (n < 0 && errno != EINTR) break;
-        if (n <= 0) continue;
-        if (!PQconsumeInput(c)) {
-            listening = NULL; /* broken: db_conn reconnects */
-            db_disconnect(db);
-            continue;
-        }
-        unsigned jobs = 0;
-        PGnotify *note;
-        while ((note = PQnotifies(c)) != NULL) {
-            if (strcmp(note->relname, "sluice_jobs") == 0)
-                jobs++;
-            else if (strcmp(note->relname, "sluice_cancel") == 0)
-                cancel_running(p, strtoll(note->extra, NULL, 10));
-            PQfreemem(note);
-        }
-        if (jobs) wake_workers(p, jobs);
-    }
-    db_free(db);
-    return NULL;
-}
-
-/* ---- keeper ------------------------------------------------------------------------- */
-
-static void keep_one(struct job_pool *p, struct worker *w, struct db *db, double now) {
-    pthread_mutex_lock(&w->ctx_mu);
-    pthread_mutex_lock(&p->mu);
-    struct job_ctx *ctx = w->ctx;
-    pthread_mutex_unlock(&p->mu);
-    if (ctx && !atomic_load(&ctx->lease_lost)) {
-        struct job_snapshot snap;
-        job_ctx_snapshot(ctx, &snap);
-        bool held = false, cancel = false;
-        if (queue_renew(db, ctx->id, w->owner, ctx->attempt, p->lease, &snap, &held, &cancel) ==
-            0) {
-            w->renewed = now;
-            if (!held) {
-                atomic_store(&ctx->lease_lost, true);
-                char id[24];
-                snprintf(id, sizeof id, "%lld", (long long)ctx->id);
-                log_event(LOG_WARN, "job lease lost: asking the job to stop", "job", id, "owner",
-                          w->owner, (char *)NULL);
-            } else {
-                if (cancel) atomic_store(&ctx->cancel_requested, true);
-                flush_events(db, ctx, w->owner);
-            }
-        } else if (now - w->renewed > p->lease * 0.8) {
-            /* Unrenewed, the lease is about to expire: another worker may take the job. */
-            atomic_store(&ctx->lease_lost, true);
-            log_event(LOG_WARN, "job lease could not be renewed: asking the job to stop", "owner",
-                      w->owner, "error", db_last_error(db), (char *)NULL);
-        }
-    }
-    pthread_mutex_unlock(&w->ctx_mu);
-}
-
-static void *keeper_main(void *arg) {
-    struct job_pool *p = arg;
-    struct db *db = db_new(p->url);
-    double tick = p->lease / 3.0 < 1.0 ? p->lease / 3.0 : 1.0;
-    double reap_every = p->lease / 2.0 < 2.0 ? p->lease / 2.0 : 2.0, next_reap = 0;
-    while (!atomic_load(&p->halt)) {
-        double now = mono();
-        for (int i = 0; i < p->nworkers; i++) keep_one(p, &p->workers[i], db, now);
-        if (now >= next_reap && !atomic_load(&p->stopping)) {
-            bool analyzed;
-            if (queue_analyze_if_stale(db, &analyzed) == 0 && analyzed)
-                log_event(LOG_DEBUG, "jobs table analyzed (it grew since its statistics)",
-                          (char *)NULL);
-            int reaped = 0;
-            if (queue_reap(db, 100, &reaped) == 0 && reaped > 0)
-                next_reap = now; /* more may be waiting */
-            else
-                next_reap = now + reap_every;
-        }
-        nap(p, tick);
-    }
-    db_free(db);
-    return NULL;
-}
-
 /* ---- life cycle ---------------------------------------------------------------------- */
 
-static void build_kinds(struct job_pool *p) {
-    size_t used = 0;
-    p->kinds[used++] = '{';
+/* The text[] literal of the kinds of queue q. */
+static void build_kinds(struct pool_queue *q) {
+    size_t used = 0, n = 0;
+    q->kinds[used++] = '{';
     for (size_t i = 0; i < job_kind_count(); i++) {
-        const char *name = job_kind_at(i)->name;
-        if (used + strlen(name) + 3 >= sizeof p->kinds) break;
-        if (i) p->kinds[used++] = ',';
-        memcpy(p->kinds + used, name, strlen(name));
-        used += strlen(name);
+        const struct job_kind *k = job_kind_at(i);
+        if (strcmp(job_kind_queue(k), q->name) != 0) continue;
+        if (used + strlen(k->name) + 3 >= sizeof q->kinds) break;
+        if (n++) q->kinds[used++] = ',';
+        memcpy(q->kinds + used, k->name, strlen(k->name));
+        used += strlen(k->name);
     }
-    p->kinds[used++] = '}';
-    p->kinds[used] = '\0';
+    q->kinds[used++] = '}';
+    q->kinds[used] = '\0';
 }
 
 struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, size_t errlen) {
-    if (opts->threads < 1 || opts->lease_seconds < 2) {
+    const struct job_queues *qs = opts->queues;
+    if (!qs || qs->threads < 1 || opts->lease_seconds < 2) {
         snprintf(err, errlen, "job pool: needs at least 1 thread and a 2 s lease");
         return NULL;
     }
@@ -470,35 +106,45 @@ struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, 
     p->config = opts->config;
     p->lease = opts->lease_seconds;
     p->poll = opts->poll_seconds > 0 ? opts->poll_seconds : 10.0;
-    build_kinds(p);
+    p->statement_timeout_ms = opts->statement_timeout_ms;
     pthread_mutex_init(&p->mu, NULL);
-    cond_init_monotonic(&p->wake);
+    for (size_t i = 0; i < qs->n; i++) {
+        struct pool_queue *q = &p->queues[p->nqueues++];
+        snprintf(q->name, sizeof q->name, "%s", qs->items[i].name);
+        q->nworkers = qs->items[i].threads;
+        build_kinds(q);
+        cond_init_monotonic(&q->wake);
+    }
     cond_init_monotonic(&p->exited);
     cond_init_monotonic(&p->tick);
     atomic_init(&p->stopping, false);
     atomic_init(&p->halt, false);
-    p->nworkers = opts->threads;
+    p->nworkers = qs->threads;
     p->workers = calloc((size_t)p->nworkers, sizeof *p->workers);
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
-    for (int i = 0; p->workers && i < p->nworkers; i++) {
-        struct worker *w = &p->workers[i];
-        w->pool = p;
-        pthread_mutex_init(&w->ctx_mu, NULL);
-        snprintf(w->owner, sizeof w->owner, "%s/%d/w%d", host, (int)getpid(), i + 1);
+    for (int qi = 0, i = 0; p->workers && qi < p->nqueues; qi++) {
+        for (int k = 0; k < p->queues[qi].nworkers; k++, i++) {
+            struct worker *w = &p->workers[i];
+            w->pool = p;
+            w->queue = &p->queues[qi];
+            pthread_mutex_init(&w->ctx_mu, NULL);
+            snprintf(w->owner, sizeof w->owner, "%s/%d/%s-w%d", host, (int)getpid(),
+                     p->queues[qi].name, k + 1);
+        }
     }
     if (!p->workers || !p->url) {
         snprintf(err, errlen, "job pool: out of memory");
         job_pool_stop(p, 0);
         return NULL;
     }
-    bool ok = pthread_create(&p->keeper, NULL, keeper_main, p) == 0;
+    bool ok = pthread_create(&p->keeper, NULL, pool_keeper_main, p) == 0;
     p->keeper_started = ok;
-    ok = ok && pthread_create(&p->listener, NULL, listener_main, p) == 0;
+    ok = ok && pthread_create(&p->listener, NULL, pool_listener_main, p) == 0;
     p->listener_started = ok;
     for (int i = 0; ok && i < p->nworkers; i++) {
-        ok = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]) == 0;
+        ok = pthread_create(&p->workers[i].thread, NULL, pool_worker_main, &p->workers[i]) == 0;
         p->workers[i].started = ok;
         if (!ok) {
             pthread_mutex_lock(&p->mu);
@@ -518,7 +164,7 @@ void job_pool_begin_stop(struct job_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->stopping, true);
-    pthread_cond_broadcast(&p->wake);
+    for (int i = 0; i < p->nqueues; i++) pthread_cond_broadcast(&p->queues[i].wake);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -538,8 +184,8 @@ static int wait_workers(struct job_pool *p, double until) {
         alive = 0;
         for (int i = 0; i < p->nworkers; i++)
             alive += p->workers[i].started && !p->workers[i].exited;
-        if (alive == 0 || mono() >= until) break;
-        struct timespec ts = deadline_in(until - mono());
+        if (alive == 0 || pool_mono() >= until) break;
+        struct timespec ts = pool_deadline_in(until - pool_mono());
         pthread_cond_timedwait(&p->exited, &p->mu, &ts);
     }
     pthread_mutex_unlock(&p->mu);
@@ -549,6 +195,7 @@ static int wait_workers(struct job_pool *p, double until) {
 /* Releases the job of each worker still running it, from a connection of our own. */
 static void release_stuck(struct job_pool *p) {
     struct db *db = db_new(p->url);
+    if (!db) return;
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         pthread_mutex_lock(&p->mu);
@@ -562,7 +209,8 @@ static void release_stuck(struct job_pool *p) {
         if (!has) continue;
         struct queue_settled st;
         bool got;
-        if (queue_settle_claim(db, w->owner, p->lease, p->kinds, &s, &st, false, NULL, &got) == 0 &&
+        if (queue_settle_claim(db, w->owner, p->lease, w->queue->name, w->queue->kinds, &s, &st,
+                               false, NULL, &got) == 0 &&
             st.applied) {
             char id[24];
             snprintf(id, sizeof id, "%lld", (long long)s.id);
@@ -579,15 +227,18 @@ static void release_stuck(struct job_pool *p) {
 void job_pool_stop(struct job_pool *p, double grace_seconds) {
     if (!p) return;
     job_pool_begin_stop(p);
-    double start = mono();
+    double start = pool_mono();
     int alive = wait_workers(p, start + grace_seconds);
     if (alive > 0) {
         /* Grace over: running jobs are asked to stop; they are released, not failed. */
         pthread_mutex_lock(&p->mu);
         for (int i = 0; i < p->nworkers; i++)
-            if (p->workers[i].ctx) atomic_store(&p->workers[i].ctx->stopping, true);
+            if (p->workers[i].ctx) {
+                atomic_store(&p->workers[i].ctx->stopping, true);
+                job_ctx_interrupt(p->workers[i].ctx);
+            }
         pthread_mutex_unlock(&p->mu);
-        alive = wait_workers(p, mono() + 3.0);
+        alive = wait_workers(p, pool_mono() + 3.0);
     }
     if (alive > 0) release_stuck(p);
     pthread_mutex_lock(&p->mu);
@@ -613,7 +264,7 @@ void job_pool_stop(struct job_pool *p, double grace_seconds) {
     for (int i = 0; p->workers && i < p->nworkers; i++)
         pthread_mutex_destroy(&p->workers[i].ctx_mu);
     free(p->workers);
-    pthread_cond_destroy(&p->wake);
+    for (int i = 0; i < p->nqueues; i++) pthread_cond_destroy(&p->queues[i].wake);
     pthread_cond_destroy(&p->exited);
     pthread_cond_destroy(&p->tick);
     pthread_mutex_destroy(&p->mu);

@@ -1,11 +1,12 @@
-/* pool: the job workers of `sluice serve` — WORKER_THREADS threads, each with its own
- * PostgreSQL connection, claiming jobs of the kinds this binary knows; one listener
- * thread (its own connection, LISTEN sluice_jobs / sluice_cancel) that wakes idle
- * workers and forwards cancellations; one keeper thread (its own connection) that
- * renews the leases of running jobs every min(1 s, lease/3), stores their progress and
- * events, and queues again the jobs of dead workers (expired leases).
- * An idle worker sleeps until a notification, the next due run_at, or the safety-net
- * poll — never a busy loop.
+/* pool: the job workers of `sluice serve` — for each queue of JOB_QUEUES its own worker
+ * threads, each with its own PostgreSQL connection, claiming only that queue's jobs of
+ * the kinds this binary knows (so the long jobs of one queue never starve another); one
+ * listener thread (its own connection, LISTEN sluice_jobs / sluice_cancel) that wakes
+ * the idle workers of the queue named by a notification and forwards cancellations; one keeper
+ * thread (its own connection) that renews the leases of running jobs every min(1 s, lease/3),
+ * stores their progress and events, and queues again the jobs of dead workers (expired leases). An
+ * idle worker sleeps until a notification, the next due run_at, or the safety-net poll — never a
+ * busy loop.
  *
  * Stopping: job_pool_begin_stop stops claiming at once; job_pool_stop lets running jobs
  * finish until the deadline, then asks them to stop (job_cancelled() turns true) and
@@ -17,14 +18,16 @@
 #include <stddef.h>
 
 struct config;
+struct job_queues;
 struct job_pool;
 
 struct job_pool_options {
     const char *database_url;
-    const struct config *config; /* borrowed for the pool's life: handed to jobs */
-    int threads;                 /* >= 1 */
-    int lease_seconds;           /* >= 2 */
-    double poll_seconds;         /* safety-net poll of an idle worker; <= 0: 10 s */
+    const struct config *config;     /* borrowed for the pool's life: handed to jobs */
+    const struct job_queues *queues; /* copied; at least 1 thread in all */
+    long statement_timeout_ms;       /* of the workers' connections; 0: none */
+    int lease_seconds;               /* >= 2 */
+    double poll_seconds;             /* safety-net poll of an idle worker; <= 0: 10 s */
 };
 
 struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, size_t errlen);

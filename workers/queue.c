@@ -2,6 +2,7 @@
 #include "queue.h"
 
 #include "core/log.h"
+#include "job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,9 @@
 
 static struct db_stmt q_insert = DB_STMT(
     "INSERT INTO jobs (kind, args, run_at, priority, max_attempts, dedupe_key, origin, "
-    "schedule_name, created_by) "
+    "schedule_name, created_by, queue) "
     "VALUES ($1, $2::jsonb, coalesce($3::timestamptz, now()), $4::smallint, $5::int, $6, $7, "
-    "$8, $9::bigint) "
+    "$8, $9::bigint, $10) "
     "ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL AND status IN ('queued', 'running') "
     "DO NOTHING RETURNING id");
 
@@ -35,12 +36,13 @@ int queue_enqueue(struct db *db, const struct queue_new *j, int64_t *id, bool *e
                        j->dedupe_key,
                        j->origin,
                        j->schedule,
-                       j->created_by > 0 ? by : NULL};
+                       j->created_by > 0 ? by : NULL,
+                       job_kind_queue(job_kind_find(j->kind))};
     *existing = false;
     /* The unfinished holder of the key may finish between the insert and the look-up:
      * then insert again. */
     for (int round = 0; round < 5; round++) {
-        PGresult *r = db_exec(db, &q_insert, 9, v);
+        PGresult *r = db_exec(db, &q_insert, 10, v);
         if (!r) return -1;
         *id = first_id(r);
         PQclear(r);
@@ -90,8 +92,8 @@ static struct db_stmt q_settle_claim = DB_STMT(
     " WHERE id = $5::bigint AND lease_owner = $1 AND attempt = $6::int AND status = 'running'"
     " RETURNING status),"
     " next AS MATERIALIZED ("
-    " SELECT id FROM jobs WHERE $4::bool AND status = 'queued' AND run_at <= now()"
-    "  AND kind = ANY ($3::text[]) ORDER BY priority DESC, run_at, id LIMIT 1"
+    " SELECT id FROM jobs WHERE $4::bool AND status = 'queued' AND queue = $17"
+    "  AND run_at <= now() AND kind = ANY ($3::text[]) ORDER BY priority DESC, run_at, id LIMIT 1"
     "  FOR UPDATE SKIP LOCKED),"
     " claimed AS ("
     " UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, lease_owner = $1,"
@@ -114,17 +116,19 @@ static void give_back(struct db *db, const char *owner, PGresult *r, int row) {
     bool got;
     log_event(LOG_ERROR, "job claim returned more than one job: giving it back", "job",
               PQgetvalue(r, row, 1), "owner", owner, (char *)NULL);
-    if (queue_settle_claim(db, owner, 2, "{}", &s, &st, false, NULL, &got) != 0)
+    if (queue_settle_claim(db, owner, 2, "", "{}", &s, &st, false, NULL, &got) != 0)
         log_event(LOG_ERROR, "giving back a job failed: its lease will expire", "job",
                   PQgetvalue(r, row, 1), "error", db_last_error(db), (char *)NULL);
 }
 
-int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, const char *kinds,
-                       const struct queue_settle *s, struct queue_settled *settled, bool claim,
-                       struct queue_job *out, bool *got) {
+int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, const char *queue,
+                       const char *kinds, const struct queue_settle *s,
+                       struct queue_settled *settled, bool claim, struct queue_job *out,
+                       bool *got) {
     char lease[16], id[24], attempt[16], delay[32], done[24], total[24], ok[24], ign[24], errs[24];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *v[16] = {owner, lease, kinds, claim ? "true" : "false"};
+    const char *v[17] = {owner, lease, kinds, claim ? "true" : "false"};
+    v[16] = queue;
     if (s) {
         snprintf(id, sizeof id, "%lld", (long long)s->id);
         snprintf(attempt, sizeof attempt, "%d", s->attempt);
@@ -148,7 +152,7 @@ int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, cons
         v[15] = errs;
     }
     *got = false;
-    PGresult *r = db_exec(db, &q_settle_claim, 16, v);
+    PGresult *r = db_exec(db, &q_settle_claim, 17, v);
     if (!r) return -1;
     if (PQntuples(r) < 1) {
         PQclear(r);
@@ -256,11 +260,12 @@ int queue_reap(struct db *db, int limit, int *reaped) {
 
 static struct db_stmt q_next_due =
     DB_STMT("SELECT extract(epoch FROM min(run_at) - now())::float8 FROM jobs"
-            " WHERE status = 'queued' AND kind = ANY ($1::text[])");
+            " WHERE status = 'queued' AND queue = $2 AND kind = ANY ($1::text[])");
 
-int queue_next_due(struct db *db, const char *kinds, double *seconds, bool *none) {
-    const char *v[] = {kinds};
-    PGresult *r = db_exec(db, &q_next_due, 1, v);
+int queue_next_due(struct db *db, const char *queue, const char *kinds, double *seconds,
+                   bool *none) {
+    const char *v[] = {kinds, queue};
+    PGresult *r = db_exec(db, &q_next_due, 2, v);
     if (!r) return -1;
     *none = PQgetisnull(r, 0, 0);
     *seconds = *none ? 0 : strtod(PQgetvalue(r, 0, 0), NULL);

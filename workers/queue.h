@@ -29,8 +29,9 @@ struct queue_new {
     int64_t created_by;     /* user id, 0: none */
 };
 
-/* Inserts a job. With a dedupe key already held by an unfinished job, inserts nothing:
- * *id is that job's and *existing true. 0, or -1 on a database error. */
+/* Inserts a job in the queue of its kind (job_kind_queue). With a dedupe key already held by an
+ * unfinished job, inserts nothing: *id is that job's and *existing true. 0, or -1 on a database
+ * error. */
 int queue_enqueue(struct db *db, const struct queue_new *j, int64_t *id, bool *existing);
 
 struct queue_job {
@@ -59,12 +60,13 @@ struct queue_settled {
 };
 
 /* In one statement: settles s (when not NULL) and, when claim is true, claims the best
- * due queued job of one of `kinds` (a text[] literal such as "{a.b,c.d}") for owner with
- * a lease of lease_seconds. *got tells whether out holds a job. 0, or -1 on a database
+ * due queued job of `queue` and one of `kinds` (a text[] literal such as "{a.b,c.d}")
+ * for owner with a lease of lease_seconds. It never marks more than the one job it
+ * returns `running`, whatever the plan. *got tells whether out holds a job. 0, or -1 on a database
  * error (nothing changed). */
-int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, const char *kinds,
-                       const struct queue_settle *s, struct queue_settled *settled, bool claim,
-                       struct queue_job *out, bool *got);
+int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, const char *queue,
+                       const char *kinds, const struct queue_settle *s,
+                       struct queue_settled *settled, bool claim, struct queue_job *out, bool *got);
 
 /* Renews the lease of a job held by owner and stores its progress. *held false: the
  * lease is lost. *cancel: a cancellation was requested. 0 or -1. */
@@ -75,9 +77,10 @@ int queue_renew(struct db *db, int64_t id, const char *owner, int attempt, int l
  * expired, with an event each. *reaped gets how many. 0 or -1. */
 int queue_reap(struct db *db, int limit, int *reaped);
 
-/* Seconds until the next queued job of kinds is due (<= 0: one is due now); *none when
+/* Seconds until the next queued job of queue and kinds is due (<= 0: one is due now); *none when
  * there is no queued job. 0 or -1. */
-int queue_next_due(struct db *db, const char *kinds, double *seconds, bool *none);
+int queue_next_due(struct db *db, const char *queue, const char *kinds, double *seconds,
+                   bool *none);
 
 /* Runs ANALYZE on jobs when it was never analyzed or has grown a lot since (more than
  * twice the rows plus 1,000): with statistics that miss a bulk enqueue, the planner

@@ -4,6 +4,7 @@
  * test switch is written once at start-up (job_registry_init), before threads. */
 #include "job.h"
 
+#include "job_queues.h"
 #include "kinds/kinds.h"
 
 #include <string.h>
@@ -17,6 +18,9 @@ static const struct {
     {&job_kind_test_sleep, true},
     {&job_kind_test_fail, true},
     {&job_kind_test_count, true},
+    {&job_kind_test_ingest, true},
+    {&job_kind_test_fenced, true},
+    {&job_kind_test_sql_sleep, true},
 };
 #define TABLE_SIZE (sizeof table / sizeof table[0])
 
@@ -41,6 +45,10 @@ const struct job_kind *job_kind_find(const char *name) {
 size_t job_kind_count(void) {
     if (!initialised) job_registry_init(false);
     return nactive;
+}
+
+const char *job_kind_queue(const struct job_kind *kind) {
+    return kind && kind->queue ? kind->queue : JOB_QUEUE_DEFAULT;
 }
 
 const struct job_kind *job_kind_at(size_t i) {

@@ -6,12 +6,14 @@
 #include "cron.h"
 #include "job.h"
 #include "job_metrics.h"
+#include "job_queues.h"
 #include "pool.h"
 #include "schedule_spec.h"
 #include "scheduler.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct jobs_runtime {
     struct job_pool *pool;
@@ -20,11 +22,30 @@ struct jobs_runtime {
 
 int jobs_runtime_prepare(const struct config *c, char *err, size_t errlen) {
     job_registry_init(c->job_test_kinds);
+    struct job_queues queues;
+    if (job_queues_parse(c->job_queues, &queues, err, errlen) != 0) return -1;
+    if (getenv("WORKER_THREADS"))
+        log_event(LOG_WARN,
+                  "WORKER_THREADS is no longer read: set JOB_QUEUES (e.g. "
+                  "default:2,ingest:2)",
+                  (char *)NULL);
+    /* A kind whose queue has no thread here runs in the copies that list it. */
+    for (size_t i = 0; i < job_kind_count(); i++) {
+        const char *q = job_kind_queue(job_kind_at(i));
+        bool served = false;
+        for (size_t k = 0; k < queues.n; k++)
+            served = served || (strcmp(queues.items[k].name, q) == 0 && queues.items[k].threads);
+        if (!served)
+            log_event(LOG_INFO,
+                      "job kind not run by this process (its queue has no thread in "
+                      "JOB_QUEUES)",
+                      "kind", job_kind_at(i)->name, "queue", q, (char *)NULL);
+    }
     if (cron_use_timezone(c->schedule_tz, err, errlen) != 0) return -1;
     struct schedule_specs specs;
     if (schedule_specs_parse(c->schedules, &specs, err, errlen) != 0) return -1;
     schedule_specs_cleanup(&specs);
-    job_metrics_register();
+    job_metrics_register(&queues);
     return 0;
 }
 
@@ -34,11 +55,17 @@ struct jobs_runtime *jobs_runtime_start(const struct config *c, char *err, size_
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (c->worker_threads > 0) {
+    struct job_queues queues;
+    if (job_queues_parse(c->job_queues, &queues, err, errlen) != 0) {
+        free(rt);
+        return NULL;
+    }
+    if (queues.threads > 0) {
         struct job_pool_options po = {
             .database_url = c->database_url,
             .config = c,
-            .threads = (int)c->worker_threads,
+            .queues = &queues,
+            .statement_timeout_ms = c->job_statement_timeout_ms,
             .lease_seconds = (int)c->job_lease_seconds,
         };
         rt->pool = job_pool_start(&po, err, errlen);
@@ -54,9 +81,7 @@ struct jobs_runtime *jobs_runtime_start(const struct config *c, char *err, size_
         free(rt);
         return NULL;
     }
-    char threads[16];
-    snprintf(threads, sizeof threads, "%ld", c->worker_threads);
-    log_event(LOG_INFO, "job workers started", "threads", threads, "time_zone", c->schedule_tz,
+    log_event(LOG_INFO, "job workers started", "queues", c->job_queues, "time_zone", c->schedule_tz,
               (char *)NULL);
     return rt;
 }

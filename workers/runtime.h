@@ -1,7 +1,7 @@
 /* runtime: the job system inside `sluice serve` in two calls — jobs_runtime_prepare
  * (before any thread: kinds registry with JOB_TEST_KINDS, TZ=SCHEDULE_TZ, the /metrics
- * lines, SCHEDULES checked) and jobs_runtime_start (the worker pool when WORKER_THREADS
- * > 0, and the scheduler). Stopping mirrors the HTTP server: begin_stop stops claiming
+ * lines, SCHEDULES checked) and jobs_runtime_start (the worker pool when JOB_QUEUES
+ * gives threads, and the scheduler). Stopping mirrors the HTTP server: begin_stop stops claiming
  * at once, stop lets running jobs finish within the grace period, then releases them.
  * The runtime owns the pool and the scheduler; the config is borrowed for its life. */
 #ifndef SLUICE_RUNTIME_H

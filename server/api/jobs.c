@@ -1,6 +1,6 @@
 /* jobs: POST /jobs (enqueue: 202 + Location; 200 with the existing job for a dedupe key
  * already held by an unfinished job), GET /jobs (filters kind, status, schedule,
- * created_from, created_before; keyset pagination on id), GET /jobs/{id} (progress,
+ * created_from, created_before, queue; keyset pagination on id), GET /jobs/{id} (progress,
  * percentage, rate, ETA, counters, last events), GET /jobs/{id}/events (paginated) and
  * POST /jobs/{id}/cancel. Bad kinds and arguments are refused at enqueue with 400
  * naming the field (never a failed job later). Roles are in routes.c. The SQL is in
@@ -12,6 +12,7 @@
 #include "core/text.h"
 #include "http/reply.h"
 #include "job.h"
+#include "job_queues.h"
 #include "job_store.h"
 #include "queue.h"
 
@@ -220,9 +221,9 @@ static bool instant_param(struct request *req, const char *name, struct query_ti
 }
 
 void api_jobs_list(struct request *req) {
-    static const char *const allowed[] = {"limit",        "cursor",         "sort",
-                                          "kind",         "status",         "schedule",
-                                          "created_from", "created_before", NULL};
+    static const char *const allowed[] = {"limit",  "cursor",   "sort",         "kind",
+                                          "status", "schedule", "created_from", "created_before",
+                                          "queue",  NULL};
     static const char *const repeatable[] = {"status", NULL};
     static const struct page_sort sorts[] = {{"-id", 1, {PAGE_KEY_INT}}, {"id", 1, {PAGE_KEY_INT}}};
     struct job_filter f = {0};
@@ -231,6 +232,7 @@ void api_jobs_list(struct request *req) {
     struct page pg;
     if (!query_check_names(req, allowed, repeatable) || !query_text(req, "kind", 64, &f.kind) ||
         !query_text(req, "schedule", 64, &f.schedule) ||
+        !query_text(req, "queue", JOB_QUEUE_NAME_MAX, &f.queue) ||
         !status_filter(req, status_lit, sizeof status_lit) ||
         !instant_param(req, "created_from", &from, &f.created_from) ||
         !instant_param(req, "created_before", &before, &f.created_before) ||

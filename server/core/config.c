@@ -52,8 +52,11 @@ static const struct config_key keys[] = {
     {"DB_RECONNECT_MAX_MS", CONFIG_INT, "5000", 1, 600000, NULL, OFF(db_reconnect_max_ms), false,
      "The wait between connection attempts doubles after each failure up to this (a "
      "restarted PostgreSQL is seen again within about this long)."},
-    {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,
-     "Job worker threads in `serve`, each with one PostgreSQL connection."},
+    {"JOB_QUEUES", CONFIG_STRING, "default:2,ingest:2", NOLIMIT, OFF(job_queues), false,
+     "Job queues this `serve` process works on, with their worker threads (each with one "
+     "PostgreSQL connection): `name:threads` separated by `,`. A job kind names its queue "
+     "(`default` or `ingest` today), so long ingestions never hold up the other jobs. Empty: "
+     "no job runs in this process (it still schedules). Replaces WORKER_THREADS."},
     {"MAX_BODY_BYTES", CONFIG_INT, "1048576", 1024, 1073741824L, NULL, OFF(max_body_bytes), false,
      "Largest request body accepted; larger ones get 413."},
     {"MAX_HEADER_BYTES", CONFIG_INT, "16384", 2048, 1048576, NULL, OFF(max_header_bytes), false,
@@ -127,10 +130,16 @@ static const struct config_key keys[] = {
      "8); refusals that find no room share one row per reason and window, without an address."},
     {"JOB_LEASE_SECONDS", CONFIG_INT, "30", 2, 3600, NULL, OFF(job_lease_seconds), false,
      "Lease of a running job; renewed while it runs, taken again once expired."},
+    {"JOB_STATEMENT_TIMEOUT_MS", CONFIG_INT, "0", 0, 86400000L, NULL, OFF(job_statement_timeout_ms),
+     false,
+     "Longest a statement of a job worker may run (PostgreSQL statement_timeout); a job "
+     "whose statement passes it gets the error (and retries as its kind decides). 0: no "
+     "limit. Cancelling a job interrupts its running statement either way."},
     {"JOB_RETENTION_DAYS", CONFIG_INT, "30", 1, 3650, NULL, OFF(job_retention_days), false,
      "Days finished jobs and their events are kept."},
     {"JOB_TEST_KINDS", CONFIG_BOOL, "false", NOLIMIT, OFF(job_test_kinds), false,
-     "Whether the test-only job kinds (test.sleep, test.fail, test.count) exist."},
+     "Whether the test-only job kinds (test.*: sleep, ingest, fail, count, fenced, sql_sleep) "
+     "exist."},
     {"SCHEDULE_TZ", CONFIG_STRING, "Europe/Paris", NOLIMIT, OFF(schedule_tz), false,
      "Time zone of the cron schedules."},
     {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *;machine_logs.ingest=0 11 * * *",

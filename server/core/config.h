@@ -25,7 +25,8 @@ struct config {
     long request_queue;
     long db_reconnect_min_ms;
     long db_reconnect_max_ms;
-    long worker_threads;
+    char *job_queues;
+    long job_statement_timeout_ms;
     long max_body_bytes;
     long max_header_bytes;
     long http_connection_timeout;

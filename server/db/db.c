@@ -172,8 +172,12 @@ static PGconn *live_conn(struct db *db) {
     }
     atomic_fetch_add(&connect_attempts, 1);
     /* connect_timeout keeps a dead server from stalling a worker for long. */
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {db->url, "5", "sluice", NULL};
+    /* TCP keepalives find a silently dropped connection (a job waiting on a long
+     * statement, a listener waiting for notifications) within about a minute. */
+    const char *keys[] = {
+        "dbname",          "connect_timeout",     "application_name", "keepalives",
+        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+    const char *vals[] = {db->url, "5", "sluice", "1", "30", "10", "3", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     bool ok = db->conn && PQstatus(db->conn) == CONNECTION_OK;
     if (ok) PQsetNoticeProcessor(db->conn, quiet_notices, NULL);

@@ -58,7 +58,7 @@ struct sluice_proc;
 
 /* Starts `sluice serve` with the base environment (DATABASE_URL, HTTP_HOST, HTTP_PORT on
  * a free port, SECRET_KEY, PII_KEY, LOG_LEVEL=debug, MIGRATIONS_DIR, ADMIN_*,
- * WORKER_THREADS=2) overridden/extended by extra_env ("KEY=VALUE", NULL-terminated,
+ * JOB_QUEUES=default:2,ingest:2) overridden/extended by extra_env ("KEY=VALUE", NULL-terminated,
  * may be NULL). Waits until GET /healthz answers 200 (20 s); on failure prints the log
  * and returns NULL. */
 struct sluice_proc *sluice_start(const char *database_url, const char *const *extra_env);

@@ -83,7 +83,7 @@ void harness_env_base(struct env *e, const char *database_url, int port) {
     harness_env_setf(e, "MIGRATIONS_DIR=%s/migrations", src && *src ? src : SLUICE_SOURCE_DIR);
     harness_env_set(e, "ADMIN_USERNAME=" TEST_ADMIN_USER);
     harness_env_set(e, "ADMIN_PASSWORD=" TEST_ADMIN_PASSWORD);
-    harness_env_set(e, "WORKER_THREADS=2");
+    harness_env_set(e, "JOB_QUEUES=default:2,ingest:2");
 }
 
 const char *harness_sluice_bin(void) {

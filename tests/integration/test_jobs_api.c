@@ -480,10 +480,12 @@ static void prune(void **state) {
 
 static void metrics(void **state) {
     (void)state;
-    assert_true(metric_value(proc, "sluice_jobs{kind=\"test.count\",status=\"succeeded\"}") >= 1);
-    assert_true(metric_value(proc, "sluice_jobs{kind=\"test.fail\",status=\"failed\"}") >= 5);
-    assert_true(metric_value(proc, "sluice_jobs_queue_depth") >= 0);
-    assert_true(metric_value(proc, "sluice_jobs_oldest_queued_age_seconds") >= 0);
+    assert_true(metric_value(proc, "sluice_jobs{queue=\"default\",kind=\"test.count\","
+                                   "status=\"succeeded\"}") >= 1);
+    assert_true(metric_value(proc, "sluice_jobs{queue=\"default\",kind=\"test.fail\","
+                                   "status=\"failed\"}") >= 5);
+    assert_true(metric_value(proc, "sluice_jobs_queue_depth{queue=\"default\"}") >= 0);
+    assert_true(metric_value(proc, "sluice_jobs_oldest_queued_age_seconds{queue=\"ingest\"}") >= 0);
     assert_true(metric_value(proc, "sluice_jobs_finished_total{kind=\"test.fail\",status="
                                    "\"queued\"}") >= 2);
     assert_true(metric_value(proc, "sluice_job_duration_seconds_count{kind=\"test.count\"}") >= 1);

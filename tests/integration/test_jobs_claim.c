@@ -44,7 +44,8 @@ static bool run_sql(const char *sql) {
 static int group_setup(void **state) {
     (void)state;
     static const char *const env[] = {"JOB_TEST_KINDS=true", "JOB_LEASE_SECONDS=2",
-                                      "WORKER_THREADS=4" /* WORKERS */, "REQUEST_WORKERS=2", NULL};
+                                      "JOB_QUEUES=default:4" /* WORKERS */, "REQUEST_WORKERS=2",
+                                      NULL};
     if (testdb_create(&db) != 0) return -1;
     char sql[256];
     snprintf(sql, sizeof sql, "ALTER DATABASE %s SET enable_hashjoin = off", db.name);

@@ -76,7 +76,7 @@ static void test_keys_are_well_formed(void **state) {
     assert_true(n >= 11);
     static const char *const required[] = {"DATABASE_URL",   "MYSQL_URL",      "SECRET_KEY",
                                            "HTTP_HOST",      "HTTP_PORT",      "HTTP_THREADS",
-                                           "WORKER_THREADS", "MAX_BODY_BYTES", "LOG_LEVEL",
+                                           "JOB_QUEUES",     "MAX_BODY_BYTES", "LOG_LEVEL",
                                            "LOG_FORMAT",     "CORS_ORIGINS",   NULL};
     for (size_t i = 0; required[i]; i++) find_key(required[i]);
     for (size_t i = 0; i < n; i++) {

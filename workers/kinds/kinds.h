@@ -16,5 +16,8 @@ extern const struct job_kind job_kind_machine_logs_ingest;
 extern const struct job_kind job_kind_test_sleep;
 extern const struct job_kind job_kind_test_fail;
 extern const struct job_kind job_kind_test_count;
+extern const struct job_kind job_kind_test_ingest;
+extern const struct job_kind job_kind_test_fenced;
+extern const struct job_kind job_kind_test_sql_sleep;
 
 #endif

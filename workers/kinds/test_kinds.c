@@ -2,12 +2,20 @@
  * and bench/jobs.
  *   test.sleep  sleeps ms milliseconds in `steps` steps, reporting progress and
  *               stopping between steps when cancelled.
+ *   test.ingest the same as test.sleep, in the `ingest` queue (a long ingestion).
  *   test.fail   fails (retry) its first `times` attempts, then succeeds; `permanent`
  *               fails for good at once.
  *   test.count  counts n items (every ignore_every-th ignored, every error_every-th an
  *               error), sleeping sleep_ms per item; with record=true it inserts one row
  *               per run into sluice_test_runs(job_id, attempt, pid), a table the test
  *               creates, so that a test can see every execution.
+ *   test.fenced inserts `rows` rows into sluice_test_fenced(job_id, attempt, n), a table
+ *               the test creates, counting each (job_count), in one job_transaction;
+ *               with wait_ms it sleeps that long inside the transaction before the
+ *               fence (time for a test to take the lease away), with hold_ms after the
+ *               fence before the commit (the lease must still be renewed meanwhile).
+ *   test.sql_sleep runs SELECT pg_sleep(seconds) on the job's connection: a long
+ *               statement for the statement timeout and for cancellation.
  * No memory outlives a run. */
 #include "kinds/kinds.h"
 
@@ -58,6 +66,17 @@ const struct job_kind job_kind_test_sleep = {
     .summary = "sleep in steps (test only)",
     .args = sleep_args,
     .run = sleep_run,
+    .max_attempts = 3,
+    .backoff_base = 0.5,
+    .backoff_max = 2,
+};
+
+const struct job_kind job_kind_test_ingest = {
+    .name = "test.ingest",
+    .summary = "sleep in steps in the ingest queue (test only)",
+    .args = sleep_args,
+    .run = sleep_run,
+    .queue = "ingest",
     .max_attempts = 3,
     .backoff_base = 0.5,
     .backoff_max = 2,
@@ -161,6 +180,102 @@ const struct job_kind job_kind_test_count = {
     .validate = count_validate,
     .run = count_run,
     .max_attempts = 3,
+    .backoff_base = 0.5,
+    .backoff_max = 2,
+};
+
+/* ---- test.fenced ------------------------------------------------------------------- */
+
+static const struct job_arg fenced_args[] = {
+    {"rows", JOB_ARG_INT, false, 0, 100000, "rows to insert (default 1)"},
+    {"wait_ms", JOB_ARG_INT, false, 0, 600000, "sleep inside the transaction, before the fence"},
+    {"hold_ms", JOB_ARG_INT, false, 0, 600000, "sleep after the fence, before the commit"},
+    {NULL, 0, false, 0, 0, NULL},
+};
+
+struct fenced_run {
+    const json_t *args;
+};
+
+static struct db_stmt q_fenced_insert =
+    DB_STMT("INSERT INTO sluice_test_fenced (job_id, attempt, n)"
+            " SELECT $1::bigint, $2::int, g FROM generate_series(1, $3::int) g");
+
+static int fenced_write(struct job_ctx *ctx, void *arg) {
+    struct fenced_run *f = arg;
+    char id[24], attempt[16], rows[24];
+    long long n = arg_int(f->args, "rows", 1);
+    snprintf(id, sizeof id, "%lld", (long long)job_id(ctx));
+    snprintf(attempt, sizeof attempt, "%d", job_attempt(ctx));
+    snprintf(rows, sizeof rows, "%lld", n);
+    const char *v[] = {id, attempt, rows};
+    PGresult *r = db_exec(job_db(ctx), &q_fenced_insert, 3, v);
+    if (!r) return -1;
+    PQclear(r);
+    job_count(ctx, n, 0, 0);
+    job_progress(ctx, n, n, "rows");
+    sleep_ms(arg_int(f->args, "wait_ms", 0));
+    int rc = job_fence(ctx);
+    if (rc != 0) return rc;
+    sleep_ms(arg_int(f->args, "hold_ms", 0));
+    return 0;
+}
+
+static enum job_outcome fenced_run(struct job_ctx *ctx, const json_t *args) {
+    struct fenced_run f = {args};
+    int rc = job_transaction(ctx, fenced_write, &f);
+    if (rc == JOB_LEASE_LOST) return JOB_CANCELLED;
+    if (rc != 0) {
+        job_set_error(ctx, "fenced insert: %s", db_last_error(job_db(ctx)));
+        return JOB_RETRY;
+    }
+    job_set_result(ctx, json_pack("{s:I}", "rows", (json_int_t)arg_int(args, "rows", 1)));
+    return JOB_SUCCEEDED;
+}
+
+const struct job_kind job_kind_test_fenced = {
+    .name = "test.fenced",
+    .summary = "insert rows in one fenced transaction (test only)",
+    .args = fenced_args,
+    .run = fenced_run,
+    .max_attempts = 1,
+    .backoff_base = 0.5,
+    .backoff_max = 2,
+};
+
+/* ---- test.sql_sleep ---------------------------------------------------------------- */
+
+static const struct job_arg sql_sleep_args[] = {
+    {"seconds", JOB_ARG_INT, true, 0, 3600, "seconds PostgreSQL sleeps"},
+    {NULL, 0, false, 0, 0, NULL},
+};
+
+static struct db_stmt q_sql_sleep = DB_STMT("SELECT pg_sleep($1::float8)");
+
+static enum job_outcome sql_sleep_run(struct job_ctx *ctx, const json_t *args) {
+    char secs[24];
+    snprintf(secs, sizeof secs, "%lld", arg_int(args, "seconds", 0));
+    const char *v[] = {secs};
+    PGresult *r = db_exec(job_db(ctx), &q_sql_sleep, 1, v);
+    if (r) {
+        PQclear(r);
+        return JOB_SUCCEEDED;
+    }
+    if (job_cancelled(ctx)) {
+        job_event(ctx, LOG_INFO, "statement interrupted: %s", db_last_error(job_db(ctx)));
+        return JOB_CANCELLED;
+    }
+    job_set_error(ctx, "pg_sleep: %s (SQLSTATE %s)", db_last_error(job_db(ctx)),
+                  db_sqlstate(job_db(ctx)));
+    return JOB_FAILED;
+}
+
+const struct job_kind job_kind_test_sql_sleep = {
+    .name = "test.sql_sleep",
+    .summary = "one long statement (test only)",
+    .args = sql_sleep_args,
+    .run = sql_sleep_run,
+    .max_attempts = 1,
     .backoff_base = 0.5,
     .backoff_max = 2,
 };
