@@ -30,6 +30,11 @@ void api_kpis_compare(struct request *req);
 void api_sessions_list(struct request *req);
 void api_session_get(struct request *req);
 void api_session_pieces(struct request *req);
+
+/* log_files.c: what machine-log ingestion read, and the lines it rejected */
+void api_log_files_list(struct request *req);
+void api_log_file_get(struct request *req);
+void api_log_rejects_list(struct request *req);
 /* orders.c */
 void api_orders_list(struct request *req);
 void api_orders_create(struct request *req);

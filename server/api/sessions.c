@@ -134,7 +134,10 @@ static struct db_stmt q_get = DB_STMT(
     "   'timestamp_debut', sluice_rfc3339(s.timestamp_debut),"
     "   'timestamp_fin', sluice_rfc3339(s.timestamp_fin), 'duree_secondes', s.duree_secondes)"
     "   ORDER BY s.timestamp_debut, s.id) FROM periode_arret s WHERE s.session_id = sp.id),"
-    "   '[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
+    "   '[]'::json),"
+    " 'source_files', COALESCE((SELECT json_agg(f.name ORDER BY f.name) FROM session_log_file l"
+    "   JOIN log_file f ON f.id = l.log_file_id WHERE l.session_id = sp.id), "
+    "'[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
 
 #define PIECE_COLUMNS                                                                              \
     "p.id, p.numero_piece, to_json(p.timestamp_production AT TIME ZONE 'UTC'), p.details"

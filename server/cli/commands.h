@@ -14,6 +14,11 @@ int cmd_seed(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 
+/* The demo centres' month of LOG files, generated into LOG_ROOT and queued for ingestion
+ * (demo_logs.c); *queued gets how many jobs were queued. 0, or -1 with err. */
+struct db;
+int cli_demo_logs(struct db *db, const struct config *c, long *queued, char *err, size_t errlen);
+
 /* Loads the demo data set (seed_cmd.c), logging the outcome; 0 or -1. */
 int cli_seed_demo(const char *database_url);
 

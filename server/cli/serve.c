@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "db/migrate.h"
 #include "http/server.h"
+#include "machine_logs/watcher.h"
 #include "runtime.h"
 
 #include <signal.h>
@@ -174,6 +175,10 @@ int cmd_serve(int argc, char **argv) {
         principal_listener_stop(listener);
         goto out;
     }
+    /* LOG_WATCH: new LOG files queue their centre's ingest (a failure is logged). */
+    struct log_watcher *watcher = NULL;
+    if (c->log_watch && !(watcher = log_watcher_start(c, err, sizeof err)))
+        log_warn("%s; LOG files are read by the schedule and uploads only", err);
     char port[16], nworkers[16];
     snprintf(port, sizeof port, "%ld", c->http_port);
     snprintf(nworkers, sizeof nworkers, "%ld", workers);
@@ -184,6 +189,7 @@ int cmd_serve(int argc, char **argv) {
     sigwait(&stop_signals, &sig);
     log_event(LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", (char *)NULL);
     /* Jobs stop claiming at once; HTTP and running jobs share the grace period. */
+    log_watcher_stop(watcher);
     jobs_runtime_begin_stop(jobs);
     double stop_started = request_clock();
     http_server_stop(server, (int)c->shutdown_grace_seconds);

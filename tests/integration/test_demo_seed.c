@@ -1,9 +1,11 @@
 /* test_demo_seed: the demo data set — SEED_DEMO=true at `serve` start-up loads centres
- * DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE) with a month of production days whose
- * figures agree with their rows, and a few hundred orders, so that every endpoint shows
- * something; `sluice seed demo` and another start-up change nothing (checksums of every
- * table); an existing centre is kept as it is and orders are not added to a table that
- * has some; without SEED_DEMO nothing is loaded. Each test owns its environment. */
+ * DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE) and a few hundred orders, and the centres'
+ * month of production days comes through the real path (generated LOG files in LOG_ROOT
+ * read by machine_logs.ingest jobs), with figures that agree with their rows, so that
+ * every endpoint shows something; `sluice seed demo` and another start-up change nothing
+ * (checksums of every table); an existing centre is kept as it is and orders are not
+ * added to a table that has some; without SEED_DEMO nothing is loaded. Each test owns its
+ * environment and LOG_ROOT. */
 #include "production_util.h"
 
 #include <stdarg.h>
@@ -15,8 +17,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static const char *const seed_env[] = {"SEED_DEMO=true", NULL};
+static char logroot_env[4200];
+static const char *const seed_env[] = {"SEED_DEMO=true", logroot_env, NULL};
+static const char *const plain_env[] = {logroot_env, NULL};
+
+/* A fresh LOG_ROOT for the test (malloc'd path; remove_tree + free it). */
+static char *fresh_log_root(void) {
+    char *root = make_temp_dir("sluice-demo-logs");
+    assert_non_null(root);
+    snprintf(logroot_env, sizeof logroot_env, "LOG_ROOT=%s", root);
+    return root;
+}
+
+/* Waits (60 s at most) until the queued demo ingests have all succeeded. */
+static void wait_demo_ingests(const char *url) {
+    long left = -1;
+    for (int i = 0; i < 600; i++) {
+        left = db_long(url, "SELECT count(*) FROM jobs WHERE kind = 'machine_logs.ingest'"
+                            " AND status <> 'succeeded'");
+        if (left == 0) break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(left, 0);
+    assert_true(db_long(url, "SELECT count(*) FROM jobs WHERE kind = 'machine_logs.ingest'") >= 1);
+}
 
 /* A digest of every row of the production tables. */
 static char *tables_digest(const char *url) {
@@ -66,39 +92,51 @@ static void check_consistency(const char *url) {
          " heure_derniere_piece - heure_premiere_piece) / 3600) > 1e-9"
          " OR heure_premier_machine_start > heure_premiere_piece"
          " OR heure_dernier_machine_stop < heure_derniere_piece"),
-        /* wait and stop hours are the sums of the periods; effective is what remains */
-        ("SELECT count(*) FROM session_production s WHERE abs(temps_attente - COALESCE((SELECT"
-         " sum(duree_secondes) FROM periode_attente a WHERE a.session_id = s.id), 0) / 3600)"
-         " > 1e-9 OR abs(temps_arret_volontaire - COALESCE((SELECT sum(duree_secondes) FROM"
-         " periode_arret a WHERE a.session_id = s.id AND timestamp_fin IS NOT NULL), 0) / 3600)"
-         " > 1e-9 OR abs(temps_production_effectif - (duree_production_totale - temps_attente"
-         " - temps_arret_volontaire)) > 1e-9 OR temps_production_effectif <= 0"),
+        /* waits and stops count only inside the window of the pieces: never more than their
+           sums; effective is what remains (never below 0) */
+        ("SELECT count(*) FROM session_production s WHERE temps_attente > COALESCE((SELECT"
+         " sum(duree_secondes) FROM periode_attente a WHERE a.session_id = s.id), 0) / 3600"
+         " + 1e-9 OR temps_arret_volontaire > COALESCE((SELECT sum(COALESCE(duree_secondes,"
+         " greatest(0, extract(epoch FROM s.heure_derniere_piece - a.timestamp_debut)))) FROM "
+         "periode_arret a"
+         " WHERE a.session_id = s.id), 0) / 3600 + 1e-9"
+         " OR abs(temps_production_effectif - greatest(0, duree_production_totale"
+         " - temps_attente - temps_arret_volontaire)) > 1e-9 OR temps_production_effectif <= 0"),
         /* rates are percent of the duration and add up to 100 */
         ("SELECT count(*) FROM session_production WHERE abs(taux_occupation + taux_attente"
          " + taux_arret_volontaire - 100) > 1e-6 OR abs(taux_attente - 100 * temps_attente"
          " / duree_production_totale) > 1e-6"),
-        /* periods and pieces lie within the day's production */
-        ("SELECT count(*) FROM periode_attente a JOIN session_production s ON s.id = a.session_id"
-         " WHERE a.timestamp_debut < s.heure_premiere_piece OR a.timestamp_fin >"
-         " s.heure_derniere_piece OR abs(extract(epoch FROM a.timestamp_fin - a.timestamp_debut)"
-         " - a.duree_secondes) > 1e-6"),
-        /* production days: the last 30 days, never on Sunday, Saturday only at DEM12 */
+        /* every row remembers the file and line it came from */
+        ("SELECT (SELECT count(*) FROM piece_production WHERE log_file_id IS NULL OR log_line"
+         " IS NULL) + (SELECT count(*) FROM periode_attente WHERE log_file_id IS NULL)"
+         " + (SELECT count(*) FROM periode_arret WHERE log_file_id IS NULL)"
+         " + (SELECT count(*) FROM job_profil WHERE log_file_id IS NULL)"
+         " + (SELECT count(*) FROM periode_attente WHERE abs(extract(epoch FROM timestamp_fin"
+         " - timestamp_debut) - duree_secondes) > 1e-6)"),
+        /* production days: the last 30 days, never on Sunday, Saturday only at DEM12 (but
+           for the night run of a DST change, a Sunday in Europe) */
         ("SELECT count(*) FROM session_production s JOIN centre_usinage c ON c.id ="
          " s.centre_usinage_id WHERE s.date_production >= (now() AT TIME ZONE c.time_zone)::date"
          " OR s.date_production < (now() AT TIME ZONE c.time_zone)::date - 30"
-         " OR extract(isodow FROM s.date_production) = 7"
-         " OR (extract(isodow FROM s.date_production) = 6 AND c.code <> 'DEM12')"),
-        /* the local times of a shift: every piece between 05:00 and 22:30 in Paris */
-        ("SELECT count(*) FROM piece_production WHERE (timestamp_production AT TIME ZONE"
-         " 'Europe/Paris')::time NOT BETWEEN '05:00' AND '22:30'"),
+         " OR ((extract(isodow FROM s.date_production) = 7"
+         " OR (extract(isodow FROM s.date_production) = 6 AND c.code <> 'DEM12'))"
+         " AND extract(timezone FROM (s.date_production::timestamp AT TIME ZONE c.time_zone))"
+         " = extract(timezone FROM ((s.date_production + 1)::timestamp AT TIME ZONE "
+         "c.time_zone)))"),
+        /* the local times of a shift: every piece between 05:00 and 22:30 in Paris (but for
+           a DST change's night run) */
+        ("SELECT count(*) FROM piece_production p JOIN session_production s ON s.id = p.session_id"
+         " WHERE (p.timestamp_production AT TIME ZONE 'Europe/Paris')::time NOT BETWEEN '05:00'"
+         " AND '22:30' AND extract(isodow FROM s.date_production) <> 7"),
     };
     for (size_t i = 0; i < sizeof violations / sizeof violations[0]; i++) {
         long n = db_long(url, violations[i]);
         if (n != 0) fail_msg("%ld violations of: %s", n, violations[i]);
     }
-    /* One open stop: at the end of DEM12's last day. */
-    assert_int_equal(db_long(url, "SELECT count(*) FROM periode_arret WHERE timestamp_fin IS NULL"),
-                     1);
+    /* One open stop per centre: the end of its last day's shift, which no file closed yet. */
+    assert_int_equal(
+        db_long(url, "SELECT count(*) FROM periode_arret WHERE timestamp_fin IS NULL"),
+        db_long(url, "SELECT count(DISTINCT centre_usinage_id) FROM session_production"));
     /* Each centre worked most weekdays of the month. */
     assert_true(db_long(url, "SELECT min(n) FROM (SELECT count(*) AS n FROM session_production"
                              " GROUP BY centre_usinage_id) x") >= 19);
@@ -107,8 +145,10 @@ static void check_consistency(const char *url) {
 static void seeded_at_start_up(void **state) {
     (void)state;
     struct api_env e;
+    char *root = fresh_log_root();
     assert_int_equal(api_env_start(&e, seed_env), 0);
     check_centres(&e);
+    wait_demo_ingests(e.db.url);
     check_consistency(e.db.url);
 
     /* Every endpoint shows something. */
@@ -154,9 +194,8 @@ static void seeded_at_start_up(void **state) {
     char *before = tables_digest(e.db.url);
     static const char *const args[] = {"seed", "demo", NULL};
     char *out = NULL;
-    assert_int_equal(run_sluice_cli(e.db.url, args, NULL, &out), 0);
-    assert_non_null(strstr(out, "0 centres, 0 sessions, 0 job profiles, 0 pieces, 0 waits, "
-                                "0 stops, 0 orders inserted"));
+    assert_int_equal(run_sluice_cli(e.db.url, args, plain_env, &out), 0);
+    assert_non_null(strstr(out, "0 centres, 0 orders inserted; 0 machine_logs.ingest job(s)"));
     free(out);
     char *after = tables_digest(e.db.url);
     assert_string_equal(before, after);
@@ -169,12 +208,15 @@ static void seeded_at_start_up(void **state) {
     free(after);
     free(before);
     api_env_stop(&e);
+    remove_tree(root);
+    free(root);
 }
 
 static void existing_data_kept(void **state) {
     (void)state;
     struct api_env e;
-    assert_int_equal(api_env_start(&e, NULL), 0); /* SEED_DEMO unset: nothing loaded */
+    char *root = fresh_log_root();
+    assert_int_equal(api_env_start(&e, plain_env), 0); /* SEED_DEMO unset: nothing loaded */
     assert_int_equal(db_long(e.db.url, "SELECT count(*) FROM centre_usinage"), 0);
     assert_int_equal(db_long(e.db.url, "SELECT count(*) FROM commandes_volets_roulants"), 0);
     struct http_response r;
@@ -189,7 +231,7 @@ static void existing_data_kept(void **state) {
 
     static const char *const args[] = {"seed", "demo", NULL};
     char *out = NULL;
-    assert_int_equal(run_sluice_cli(e.db.url, args, NULL, &out), 0);
+    assert_int_equal(run_sluice_cli(e.db.url, args, plain_env, &out), 0);
     assert_non_null(strstr(out, "demo data: 2 centres"));
     assert_non_null(strstr(out, " 0 orders inserted"));
     free(out);
@@ -197,13 +239,16 @@ static void existing_data_kept(void **state) {
     assert_string_equal(jstr(c, "nom"), "Mon DEM12"); /* kept as it was */
     assert_string_equal(jstr(c, "log_folder"), "dem12");
     json_decref(c);
-    /* It had no session: it gets the demo month too. */
+    /* It had no session: it gets the demo month too, read by the server's workers. */
+    wait_demo_ingests(e.db.url);
     assert_true(db_long(e.db.url, "SELECT count(*) FROM session_production s JOIN"
                                   " centre_usinage c ON c.id = s.centre_usinage_id"
                                   " WHERE c.code = 'DEM12'") >= 20);
     assert_int_equal(db_long(e.db.url, "SELECT count(*) FROM commandes_volets_roulants"), 1);
     check_consistency(e.db.url);
     api_env_stop(&e);
+    remove_tree(root);
+    free(root);
 }
 
 static void command_usage(void **state) {

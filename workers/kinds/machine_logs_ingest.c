@@ -46,6 +46,12 @@ static int ingest_validate(const json_t *args, struct job_error *err) {
     return 0;
 }
 
+/* A running ingest gives up its dedupe key (LOG_WATCH, uploads), so that files arriving
+ * while it runs queue the next one instead of being folded into this run. */
+static struct db_stmt q_drop_key =
+    DB_STMT("UPDATE jobs SET dedupe_key = NULL WHERE id = $1 AND status = 'running'"
+            " AND dedupe_key LIKE 'machine\\_logs.ingest:%'");
+
 static struct db_stmt q_centres =
     DB_STMT("SELECT id, code, log_folder, time_zone, actif FROM centre_usinage ORDER BY code");
 
@@ -147,6 +153,17 @@ static enum job_outcome ingest_run(struct job_ctx *ctx, const json_t *args) {
         return JOB_FAILED;
     }
     struct db *db = job_db(ctx);
+    if (job_id(ctx) > 0) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)job_id(ctx));
+        const char *v[] = {id};
+        PGresult *k = db_exec(db, &q_drop_key, 1, v);
+        if (!k) {
+            job_set_error(ctx, "jobs: %s", db_last_error(db));
+            return JOB_RETRY;
+        }
+        PQclear(k);
+    }
     PGresult *cr = db_exec(db, &q_centres, 0, NULL);
     if (!cr) {
         job_set_error(ctx, "centres: %s", db_last_error(db));
@@ -235,6 +252,7 @@ static enum job_outcome ingest_run(struct job_ctx *ctx, const json_t *args) {
 
 const struct job_kind job_kind_machine_logs_ingest = {
     .name = "machine_logs.ingest",
+    .queue = "ingest",
     .summary = "read what is new in the centres' LOG files (LOG_ROOT) into sessions",
     .args = ingest_args,
     .validate = ingest_validate,

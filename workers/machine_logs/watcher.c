@@ -1,0 +1,185 @@
+/* watcher: inotify on LOG_ROOT → one deduplicated machine_logs.ingest per centre (see
+ * watcher.h). One thread: poll on the inotify descriptor and a stop pipe; each batch of
+ * events is reduced to the set of folders that got a LOG file, then one enqueue per
+ * folder's centre. */
+#include "machine_logs/watcher.h"
+
+#include "core/config.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "machine_logs/logparse.h"
+#include "queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FOLDERS 1024
+
+struct log_watcher {
+    const struct config *c;
+    int fd, stop[2];
+    int root_wd;
+    struct {
+        int wd;
+        char name[256];
+    } folders[MAX_FOLDERS];
+    size_t nfolders;
+    struct db *db;
+    pthread_t thread;
+};
+
+static struct db_stmt q_centre_of =
+    DB_STMT("SELECT code FROM centre_usinage WHERE log_folder = $1 AND actif");
+
+void log_watcher_dedupe_key(const char *code, char *out, size_t outlen) {
+    snprintf(out, outlen, "machine_logs.ingest:%s", code);
+}
+
+static void watch_folder(struct log_watcher *w, const char *name) {
+    if (name[0] == '.' || w->nfolders == MAX_FOLDERS) return;
+    for (size_t i = 0; i < w->nfolders; i++)
+        if (strcmp(w->folders[i].name, name) == 0) return;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", w->c->log_root, name);
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    int wd = inotify_add_watch(w->fd, path, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR);
+    if (wd < 0) {
+        log_warn("LOG_WATCH: cannot watch %s: %s", path, strerror(errno));
+        return;
+    }
+    w->folders[w->nfolders].wd = wd;
+    snprintf(w->folders[w->nfolders].name, sizeof w->folders[0].name, "%s", name);
+    w->nfolders++;
+}
+
+/* Queues the ingest of the centre whose folder is `folder` (nothing for other folders). */
+static void enqueue_for(struct log_watcher *w, const char *folder) {
+    const char *v[] = {folder};
+    PGresult *r = db_exec(w->db, &q_centre_of, 1, v);
+    if (!r) {
+        log_warn("LOG_WATCH: %s: %s", folder, db_last_error(w->db));
+        return;
+    }
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return; /* a folder of no (active) centre: the ingest job reports those */
+    }
+    char code[64], key[128], run_at[64];
+    snprintf(code, sizeof code, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    log_watcher_dedupe_key(code, key, sizeof key);
+    time_t at = time(NULL) + w->c->log_watch_delay_seconds;
+    struct tm tm;
+    gmtime_r(&at, &tm);
+    strftime(run_at, sizeof run_at, "%Y-%m-%d %H:%M:%S+00", &tm);
+    json_t *args = json_pack("{s:s}", "centre", code);
+    char *args_json = args ? json_dumps(args, JSON_COMPACT) : NULL;
+    json_decref(args);
+    struct queue_new j = {.kind = "machine_logs.ingest",
+                          .args_json = args_json,
+                          .run_at = run_at,
+                          .max_attempts = 5,
+                          .dedupe_key = key,
+                          .origin = "schedule",
+                          .schedule = "LOG_WATCH"};
+    int64_t id = 0;
+    bool existing = false;
+    if (args_json && queue_enqueue(w->db, &j, &id, &existing) == 0) {
+        if (!existing) log_info("LOG_WATCH: %s: ingest queued as job %lld", code, (long long)id);
+    } else {
+        log_warn("LOG_WATCH: %s: cannot queue the ingest: %s", code, db_last_error(w->db));
+    }
+    free(args_json);
+}
+
+static void *watch_thread(void *arg) {
+    struct log_watcher *w = arg;
+    char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    for (;;) {
+        struct pollfd p[2] = {{w->fd, POLLIN, 0}, {w->stop[0], POLLIN, 0}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR) break;
+        if (p[1].revents) break;
+        if (!(p[0].revents & POLLIN)) continue;
+        bool hit[MAX_FOLDERS] = {false};
+        ssize_t n;
+        while ((n = read(w->fd, buf, sizeof buf)) > 0) {
+            for (char *q = buf; q < buf + n;) {
+                const struct inotify_event *e = (const struct inotify_event *)q;
+                q += sizeof *e + e->len;
+                if (e->len == 0) continue;
+                if (e->wd == w->root_wd) {
+                    if (e->mask & IN_ISDIR) watch_folder(w, e->name);
+                    continue;
+                }
+                if (!logparse_wanted_name(e->name)) continue;
+                for (size_t i = 0; i < w->nfolders; i++)
+                    if (w->folders[i].wd == e->wd) hit[i] = true;
+            }
+        }
+        for (size_t i = 0; i < w->nfolders; i++)
+            if (hit[i]) enqueue_for(w, w->folders[i].name);
+        db_reset_after_use(w->db);
+    }
+    return NULL;
+}
+
+struct log_watcher *log_watcher_start(const struct config *c, char *err, size_t errlen) {
+    struct log_watcher *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->c = c;
+    w->stop[0] = w->stop[1] = -1;
+    w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (w->fd < 0 || pipe2(w->stop, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "LOG_WATCH: inotify: %s", strerror(errno));
+        goto fail;
+    }
+    w->root_wd = inotify_add_watch(w->fd, c->log_root, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+    if (w->root_wd < 0) {
+        snprintf(err, errlen, "LOG_WATCH: cannot watch LOG_ROOT \"%.200s\": %s", c->log_root,
+                 strerror(errno));
+        goto fail;
+    }
+    DIR *d = opendir(c->log_root);
+    struct dirent *e;
+    while (d && (e = readdir(d))) watch_folder(w, e->d_name);
+    if (d) closedir(d);
+    w->db = db_new(c->database_url);
+    if (!w->db || pthread_create(&w->thread, NULL, watch_thread, w) != 0) {
+        snprintf(err, errlen, "LOG_WATCH: cannot start its thread");
+        goto fail;
+    }
+    return w;
+fail:
+    if (w->fd >= 0) close(w->fd);
+    if (w->stop[0] >= 0) close(w->stop[0]), close(w->stop[1]);
+    db_free(w->db);
+    free(w);
+    return NULL;
+}
+
+void log_watcher_stop(struct log_watcher *w) {
+    if (!w) return;
+    if (write(w->stop[1], "x", 1) < 0) log_warn("LOG_WATCH: stop: %s", strerror(errno));
+    pthread_join(w->thread, NULL);
+    close(w->fd);
+    close(w->stop[0]);
+    close(w->stop[1]);
+    db_free(w->db);
+    free(w);
+}
