@@ -9,6 +9,9 @@
 /* maintenance.prune: old finished jobs, audit entries and login failures. */
 extern const struct job_kind job_kind_maintenance_prune;
 
+/* orders.sync: the ERP's roller-shutter orders (workers/kinds/orders/). */
+extern const struct job_kind job_kind_orders_sync;
+
 /* Test-only kinds (JOB_TEST_KINDS=true): workers/kinds/test_kinds.c. */
 extern const struct job_kind job_kind_test_sleep;
 extern const struct job_kind job_kind_test_fail;

@@ -1,6 +1,8 @@
 /* erp_clean: see erp_clean.h. Pure: no allocation, every output in caller buffers. */
 #include "kinds/orders/erp_clean.h"
 
+#include "core/text.h"
+
 #include <string.h>
 #include <strings.h>
 
@@ -27,28 +29,8 @@ int erp_col_find(const char *name) {
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4) and its code point, or 0. */
 static size_t utf8_next(const unsigned char *s, size_t avail, unsigned *cp) {
-    unsigned c = s[0];
-    if (c < 0x80) return *cp = c, 1;
-    size_t n;
-    unsigned min;
-    if ((c & 0xE0) == 0xC0)
-        n = 2, min = 0x80, c &= 0x1F;
-    else if ((c & 0xF0) == 0xE0)
-        n = 3, min = 0x800, c &= 0x0F;
-    else if ((c & 0xF8) == 0xF0)
-        n = 4, min = 0x10000, c &= 0x07;
-    else
-        return 0;
-    if (n > avail) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-    *cp = c;
-    return n;
+    return text_utf8_decode((const char *)s, avail, cp);
 }
 
 long erp_utf8_chars(const char *s, size_t len) {
