@@ -1,13 +1,43 @@
 /* seed_cmd: `sluice seed demo` — loads the demo data set (db/demo.h) into DATABASE_URL,
  * and cli_seed_demo, which `serve` calls at start-up when SEED_DEMO=true. Running it
- * again changes nothing. */
+ * again changes nothing. The demo's orders come from the ERP: when no synchronisation
+ * has run yet, one orders.sync job is queued (once: a dedupe key), which the job workers
+ * run against MYSQL_URL (./scripts/run fills its local MariaDB with generated orders). */
 #include "app.h"
 #include "cli/commands.h"
 #include "core/log.h"
 #include "db/demo.h"
+#include "queue.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static struct db_stmt q_never_synced =
+    DB_STMT("SELECT NOT EXISTS (SELECT 1 FROM sync_runs)"
+            " AND NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'orders.sync')");
+
+/* Queues the first orders.sync when none ever ran or was queued: 1 queued, 0 not
+ * needed, -1 on a database error. */
+static int queue_first_sync(struct db *db) {
+    PGresult *r = db_exec(db, &q_never_synced, 0, NULL);
+    if (!r) return -1;
+    bool never = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!never) return 0;
+    struct queue_new j = {.kind = "orders.sync",
+                          .max_attempts = 5,
+                          .dedupe_key = "demo: first orders.sync",
+                          .origin = "cli"};
+    int64_t id;
+    bool existing;
+    return queue_enqueue(db, &j, &id, &existing) == 0 ? 1 : -1;
+}
+
+static const char *sync_note(int queued) {
+    return queued > 0    ? "orders: an orders.sync job was queued (they come from the ERP)"
+           : queued == 0 ? "orders: from the ERP (orders.sync ran or is queued)"
+                         : "orders: could not queue orders.sync";
+}
 
 int cli_seed_demo(const char *database_url) {
     struct db *db = db_new(database_url);
@@ -19,18 +49,18 @@ int cli_seed_demo(const char *database_url) {
     } else {
         rc = demo_seed(db, &n, err, sizeof err);
     }
+    int queued = rc == 0 ? queue_first_sync(db) : 0;
     db_free(db);
     if (rc != 0) {
         log_event(LOG_ERROR, "demo data not loaded", "error", err, (char *)NULL);
         return -1;
     }
-    char centres[24], sessions[24], pieces[24], orders[24];
+    char centres[24], sessions[24], pieces[24];
     snprintf(centres, sizeof centres, "%ld", n.centres);
     snprintf(sessions, sizeof sessions, "%ld", n.sessions);
     snprintf(pieces, sizeof pieces, "%ld", n.pieces);
-    snprintf(orders, sizeof orders, "%ld", n.orders);
     log_event(LOG_INFO, "demo data loaded", "centres", centres, "sessions", sessions, "pieces",
-              pieces, "orders", orders, (char *)NULL);
+              pieces, "orders", sync_note(queued), (char *)NULL);
     return 0;
 }
 
@@ -41,10 +71,10 @@ int cmd_seed(int argc, char **argv) {
               "Loads the demo data set into DATABASE_URL (migrations must be applied):\n"
               "centres DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE), the production days of\n"
               "the last 30 days for each (sessions, job profiles, pieces, waits, stops and\n"
-              "their figures) and a few hundred roller-shutter orders. Idempotent: existing\n"
-              "centres are kept, sessions are generated only for a demo centre that has\n"
-              "none, orders only into an empty table. `serve` does the same at start-up\n"
-              "when SEED_DEMO=true.\n",
+              "their figures). Idempotent: existing centres are kept, sessions are generated\n"
+              "only for a demo centre that has none. The orders come from the ERP: when no\n"
+              "synchronisation ever ran, one orders.sync job is queued. `serve` does the same\n"
+              "at start-up when SEED_DEMO=true.\n",
               out);
         return cli_wants_help(argc, argv) ? 0 : 2;
     }
@@ -61,8 +91,9 @@ int cmd_seed(int argc, char **argv) {
         if (strstr(err, "does not exist")) fputs("(run `sluice migrate` first)\n", stderr);
     } else {
         printf("demo data: %ld centres, %ld sessions, %ld job profiles, %ld pieces, %ld waits, "
-               "%ld stops, %ld orders inserted\n",
-               n.centres, n.sessions, n.job_profiles, n.pieces, n.waits, n.stops, n.orders);
+               "%ld stops inserted; %s\n",
+               n.centres, n.sessions, n.job_profiles, n.pieces, n.waits, n.stops,
+               sync_note(queue_first_sync(db)));
         rc = 0;
     }
     db_free(db);
