@@ -18,8 +18,8 @@
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
 /* In the order of enum mdb_ssl_mode after MDB_SSL_UNSET (db/mdb_url.h). */
-static const char *const mysql_ssl_modes[] = {"disabled", "preferred", "required", "verify-ca",
-                                              "verify-identity", NULL};
+static const char *const mysql_ssl_modes[] = {"disabled",  "preferred",       "required",
+                                              "verify-ca", "verify-identity", NULL};
 
 static const struct config_key keys[] = {
     {"DATABASE_URL", CONFIG_STRING, "postgresql://sluice@127.0.0.1:5432/sluice", NOLIMIT,
@@ -130,8 +130,8 @@ static const struct config_key keys[] = {
      "Whether the test-only job kinds (test.sleep, test.fail, test.count) exist."},
     {"SCHEDULE_TZ", CONFIG_STRING, "Europe/Paris", NOLIMIT, OFF(schedule_tz), false,
      "Time zone of the cron schedules."},
-    {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *;orders.sync=0 9,14 * * *", NOLIMIT, OFF(schedules), false,
-     "Default schedules: `name=cron expression` separated by `;`."},
+    {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *;orders.sync=0 9,14 * * *", NOLIMIT,
+     OFF(schedules), false, "Default schedules: `name=cron expression` separated by `;`."},
     {"SEED_DEMO", CONFIG_BOOL, "false", NOLIMIT, OFF(seed_demo), false,
      "Whether `serve` loads the demo data set (./scripts/run turns it on)."},
 };
@@ -324,8 +324,12 @@ void config_write_markdown(FILE *out) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const struct config_key *k = &keys[i];
         const char *def = k->default_value ? k->default_value : "(unset)";
-        if (k->offset == offsetof(struct config, migrations_dir))
-            def = "`migrations/` of the source tree";
+        if (strncmp(def, SLUICE_SOURCE_DIR "/", sizeof SLUICE_SOURCE_DIR) == 0) {
+            /* machine-specific: named relative to the source tree */
+            fprintf(out, "| `%s` | `%s` of the source tree | %s |\n", k->name,
+                    def + sizeof SLUICE_SOURCE_DIR, k->help);
+            continue;
+        }
         fprintf(out, "| `%s` | %s%s%s | %s |\n", k->name, *def && *def != '(' ? "`" : "",
                 *def ? def : "(empty)", *def && *def != '(' ? "`" : "", k->help);
     }
