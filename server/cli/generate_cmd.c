@@ -1,95 +1,129 @@
-/* generate_cmd: `sluice generate erp-orders --mysql-url URL --orders N [--seed S]` —
- * fills the ERP tables of docker/mariadb/init.sql at URL with N generated dirty orders
- * (workers/kinds/orders/erp_generate.h), showing progress on a terminal. Writes only to
- * the URL given on the command line (never MYSQL_URL from the configuration). */
+/* generate_cmd: `sluice generate machine-logs --centre CODE --days N --out DIR [--seed S]
+ * [--start YYYY-MM-DD] [--tz ZONE] [--density F]` — writes one YYYYMMDD.LOG per worked day
+ * into DIR (created if missing) through workers/machine_logs/loggen.c. Each file is written
+ * under a ".tmp" name and renamed into place, as an SFTP upload would. Needs no database
+ * and no configuration. */
 #include "cli/commands.h"
-#include "db/mdb.h"
-#include "kinds/orders/erp_generate.h"
+
+#include "machine_logs/logparse.h"
+#include "machine_logs/loggen.h"
+#include "machine_logs/tz.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 static const char usage[] =
-    "usage: sluice generate erp-orders --mysql-url URL --orders N [--seed S]\n\n"
-    "Appends N generated roller-shutter orders (1..10000000) to the ERP tables at URL\n"
-    "(create them first with docker/mariadb/init.sql): several log-book lines,\n"
-    "accessories, articles and processes per order, with the dirt of legacy data —\n"
-    "accents, other cases and double-encoded statuses, box codes in and out of the query's\n"
-    "patterns, trailing spaces, NUL bytes, empty and NULL extensions, zero dates and\n"
-    "over-long values. The same seed (default 1) gives the same orders.\n";
+    "usage: sluice generate machine-logs --centre CODE --days N --out DIR [--seed S]\n"
+    "                                    [--start YYYY-MM-DD] [--tz ZONE] [--density F]\n\n"
+    "Writes realistic LOG files of centre CODE (DEM12, DEMALU and SU12 have their own\n"
+    "profile), one YYYYMMDD.LOG per worked day of the N days from --start (default: the N\n"
+    "days before today), into DIR, in the real format with the dirt real controllers leave\n"
+    "(Latin-1, CRLF, NUL runs, stray bytes, unknown events, non-event and bad lines, stops\n"
+    "open overnight, a night run through DST changes). --tz is the centre's time zone\n"
+    "(default Europe/Paris); --density multiplies the pieces per day (default 1); --seed\n"
+    "(default 1) makes the files reproducible.\n\n"
+    "       sluice generate erp-orders --mysql-url URL --orders N [--seed S]\n"
+    "fills an ERP database (docker/mariadb/init.sql) with dirty orders (--help: details).\n";
 
-static bool parse_count(const char *s, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max) return false;
-    *out = v;
-    return true;
-}
-
-static void show(void *arg, long done, long total) {
-    (void)arg;
-    if (!isatty(STDERR_FILENO)) return;
-    fprintf(stderr, "\rgenerating: %ld/%ld orders (%.0f%%)", done, total,
-            total ? 100.0 * (double)done / (double)total : 100.0);
-    if (done == total) fputc('\n', stderr);
+static int bad(const char *what) {
+    fprintf(stderr, "sluice generate: %s\n\n%s", what, usage);
+    return 2;
 }
 
 int cmd_generate(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "erp-orders") == 0) return cli_generate_erp_orders(argc, argv);
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;
     }
-    const char *url = NULL;
-    long orders = -1, seed = 1;
-    if (argc < 2 || strcmp(argv[1], "erp-orders") != 0) {
-        fputs(usage, stderr);
-        return 2;
-    }
+    if (argc < 2 || strcmp(argv[1], "machine-logs") != 0) return bad("unknown or missing kind");
+    const char *centre = NULL, *out = NULL, *start = NULL, *zone_name = "Europe/Paris";
+    long days = -1;
+    double density = 1;
+    unsigned long long seed = 1;
     for (int i = 2; i < argc; i += 2) {
-        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        bool ok = val != NULL;
-        if (ok && strcmp(opt, "--mysql-url") == 0)
-            url = val;
-        else if (ok && strcmp(opt, "--orders") == 0)
-            ok = parse_count(val, 1, 10000000, &orders);
-        else if (ok && strcmp(opt, "--seed") == 0)
-            ok = parse_count(val, 0, 2147483647, &seed);
-        else
-            ok = false;
-        if (!ok) {
-            fprintf(stderr, "sluice generate: bad or incomplete option %s\n\n%s", opt, usage);
-            return 2;
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!v) return bad("an option lacks its value");
+        if (strcmp(a, "--centre") == 0)
+            centre = v;
+        else if (strcmp(a, "--out") == 0)
+            out = v;
+        else if (strcmp(a, "--start") == 0)
+            start = v;
+        else if (strcmp(a, "--tz") == 0)
+            zone_name = v;
+        else if (strcmp(a, "--days") == 0) {
+            days = strtol(v, &end, 10);
+            if (*end || days < 1 || days > 100000) return bad("--days: 1 to 100000");
+        } else if (strcmp(a, "--seed") == 0) {
+            seed = strtoull(v, &end, 10);
+            if (*end || !*v) return bad("--seed: a number");
+        } else if (strcmp(a, "--density") == 0) {
+            density = strtod(v, &end);
+            if (*end || density < 0.01 || density > 1000) return bad("--density: 0.01 to 1000");
+        } else {
+            return bad("unknown option");
         }
     }
-    if (!url || orders < 0) {
-        fprintf(stderr, "sluice generate: --mysql-url and --orders are required\n\n%s", usage);
-        return 2;
+    if (!centre || !out || days < 0) return bad("--centre, --days and --out are required");
+    struct tz_zone zone;
+    char err[256];
+    if (tz_load(&zone, zone_name, err, sizeof err) != 0) return bad(err);
+    int64_t first;
+    if (start) {
+        int y, m, d;
+        char name[16];
+        if (sscanf(start, "%4d-%2d-%2d", &y, &m, &d) != 3) {
+            tz_cleanup(&zone);
+            return bad("--start: YYYY-MM-DD");
+        }
+        snprintf(name, sizeof name, "%04d%02d%02d", y, m, d);
+        if (!logparse_file_day(name, &first)) {
+            tz_cleanup(&zone);
+            return bad("--start: not a real date");
+        }
+    } else {
+        int64_t now = (int64_t)time(NULL);
+        int64_t local = now + tz_offset_at(&zone, now);
+        first = local / 86400 - days;
     }
-    struct mdb_error merr;
-    struct mdb *c = mdb_connect(url, NULL, &merr);
-    if (!c) {
-        fprintf(stderr, "sluice generate: %s\n", merr.text);
+    if (mkdir(out, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "sluice generate: %s: %s\n", out, strerror(errno));
+        tz_cleanup(&zone);
         return 1;
     }
-    struct erp_gen_counts n;
-    char err[1024];
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = erp_generate(c, orders, (uint64_t)seed, show, NULL, &n, err, sizeof err);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    mdb_close(c);
-    if (rc != 0) {
-        fprintf(stderr, "sluice generate: %s\n", err);
-        return 1;
+    struct loggen_opts o = {centre, seed, density, &zone};
+    long files = 0, lines = 0;
+    int rc = 0;
+    for (int64_t day = first; day < first + days && rc == 0; day++) {
+        char date[16], name[16], tmp[4200], path[4200];
+        logparse_format_date(day, date);
+        snprintf(name, sizeof name, "%.4s%.2s%.2s.LOG", date, date + 5, date + 8);
+        snprintf(tmp, sizeof tmp, "%s/.%s.tmp", out, name);
+        snprintf(path, sizeof path, "%s/%s", out, name);
+        FILE *f = fopen(tmp, "wb");
+        if (!f) {
+            fprintf(stderr, "sluice generate: %s: %s\n", tmp, strerror(errno));
+            rc = 1;
+            break;
+        }
+        long n = loggen_day(&o, day, f);
+        if (fclose(f) != 0) rc = 1;
+        if (n < 0) {
+            remove(tmp);
+            continue;
+        }
+        if (rc == 0 && rename(tmp, path) != 0) rc = 1;
+        if (rc) fprintf(stderr, "sluice generate: %s: %s\n", path, strerror(errno));
+        files++;
+        lines += n;
     }
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("generated %ld orders (%ld free fields, %ld log-book lines, %ld accessories, %ld "
-           "articles, %ld processes) in %.1f s\n",
-           n.orders, n.free_fields, n.logbook, n.accessories, n.articles, n.processes, secs);
-    return 0;
+    tz_cleanup(&zone);
+    if (rc == 0) printf("%ld files, %ld lines written to %s\n", files, lines, out);
+    return rc;
 }

@@ -11,6 +11,8 @@ extern const struct job_kind job_kind_maintenance_prune;
 
 /* orders.sync: the ERP's roller-shutter orders (workers/kinds/orders/). */
 extern const struct job_kind job_kind_orders_sync;
+/* machine_logs.ingest: the centres' LOG files into sessions (workers/machine_logs/). */
+extern const struct job_kind job_kind_machine_logs_ingest;
 
 /* Test-only kinds (JOB_TEST_KINDS=true): workers/kinds/test_kinds.c. */
 extern const struct job_kind job_kind_test_sleep;
