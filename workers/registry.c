@@ -14,6 +14,7 @@ static const struct {
     bool test_only;
 } table[] = {
     {&job_kind_maintenance_prune, false},
+    {&job_kind_orders_sync, false},
     {&job_kind_machine_logs_ingest, false},
     {&job_kind_test_sleep, true},
     {&job_kind_test_fail, true},

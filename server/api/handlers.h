@@ -43,6 +43,9 @@ void api_order_get(struct request *req);
 void api_jobs_create(struct request *req);
 void api_jobs_list(struct request *req);
 void api_job_get(struct request *req);
+/* sync_runs.c: the history of orders.sync */
+void api_sync_runs_list(struct request *req);
+void api_sync_run_get(struct request *req);
 void api_job_events(struct request *req);
 void api_job_cancel(struct request *req);
 /* schedules.c */

@@ -41,6 +41,8 @@ static const struct route routes[] = {
     {"GET", "/jobs/{id}", api_job_get, ROLE_VIEWER, 0},
     {"GET", "/jobs/{id}/events", api_job_events, ROLE_VIEWER, 0},
     {"POST", "/jobs/{id}/cancel", api_job_cancel, ROLE_OPERATOR, 0},
+    {"GET", "/sync-runs", api_sync_runs_list, ROLE_VIEWER, 0},
+    {"GET", "/sync-runs/{id}", api_sync_run_get, ROLE_VIEWER, 0},
     {"GET", "/schedules", api_schedules_list, ROLE_VIEWER, 0},
     {"PATCH", "/schedules/{name}", api_schedule_patch, ROLE_ADMIN, ROUTE_JSON_BODY},
 };

@@ -13,6 +13,8 @@ int cmd_user(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+/* `sluice generate erp-orders ...` (generate_erp_cmd.c), dispatched by cmd_generate. */
+int cli_generate_erp_orders(int argc, char **argv);
 
 /* The demo centres' month of LOG files, generated into LOG_ROOT and queued for ingestion
  * (demo_logs.c); *queued gets how many jobs were queued. 0, or -1 with err. */

@@ -25,7 +25,9 @@ static const char usage[] =
     "(Latin-1, CRLF, NUL runs, stray bytes, unknown events, non-event and bad lines, stops\n"
     "open overnight, a night run through DST changes). --tz is the centre's time zone\n"
     "(default Europe/Paris); --density multiplies the pieces per day (default 1); --seed\n"
-    "(default 1) makes the files reproducible.\n";
+    "(default 1) makes the files reproducible.\n\n"
+    "       sluice generate erp-orders --mysql-url URL --orders N [--seed S]\n"
+    "fills an ERP database (docker/mariadb/init.sql) with dirty orders (--help: details).\n";
 
 static int bad(const char *what) {
     fprintf(stderr, "sluice generate: %s\n\n%s", what, usage);
@@ -33,6 +35,7 @@ static int bad(const char *what) {
 }
 
 int cmd_generate(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "erp-orders") == 0) return cli_generate_erp_orders(argc, argv);
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;

@@ -1,14 +1,44 @@
 /* seed_cmd: `sluice seed demo` — loads the demo data set (db/demo.h) into DATABASE_URL,
  * generates the demo centres' LOG files and queues their ingest (cli/demo_logs.c), and
  * cli_seed_demo, which `serve` calls at start-up when SEED_DEMO=true. Running it again
- * changes nothing. */
+ * changes nothing. The demo's orders come from the ERP: when no synchronisation has run
+ * yet, one orders.sync job is queued (once: a dedupe key), which the job workers run
+ * against MYSQL_URL (./scripts/run fills its local MariaDB with generated orders). */
 #include "app.h"
 #include "cli/commands.h"
 #include "core/log.h"
 #include "db/demo.h"
+#include "queue.h"
 
 #include <stdio.h>
 #include <string.h>
+
+static struct db_stmt q_never_synced =
+    DB_STMT("SELECT NOT EXISTS (SELECT 1 FROM sync_runs)"
+            " AND NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'orders.sync')");
+
+/* Queues the first orders.sync when none ever ran or was queued: 1 queued, 0 not
+ * needed, -1 on a database error. */
+static int queue_first_sync(struct db *db) {
+    PGresult *r = db_exec(db, &q_never_synced, 0, NULL);
+    if (!r) return -1;
+    bool never = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!never) return 0;
+    struct queue_new j = {.kind = "orders.sync",
+                          .max_attempts = 5,
+                          .dedupe_key = "demo: first orders.sync",
+                          .origin = "cli"};
+    int64_t id;
+    bool existing;
+    return queue_enqueue(db, &j, &id, &existing) == 0 ? 1 : -1;
+}
+
+static const char *sync_note(int queued) {
+    return queued > 0    ? "orders: an orders.sync job was queued (they come from the ERP)"
+           : queued == 0 ? "orders: from the ERP (orders.sync ran or is queued)"
+                         : "orders: could not queue orders.sync";
+}
 
 int cli_seed_demo(const char *database_url) {
     struct db *db = db_new(database_url);
@@ -22,17 +52,17 @@ int cli_seed_demo(const char *database_url) {
     }
     long queued = 0;
     if (rc == 0) rc = cli_demo_logs(db, &app_get()->config, &queued, err, sizeof err);
+    int synced = rc == 0 ? queue_first_sync(db) : 0;
     db_free(db);
     if (rc != 0) {
         log_event(LOG_ERROR, "demo data not loaded", "error", err, (char *)NULL);
         return -1;
     }
-    char centres[24], ingests[24], orders[24];
+    char centres[24], ingests[24];
     snprintf(centres, sizeof centres, "%ld", n.centres);
     snprintf(ingests, sizeof ingests, "%ld", queued);
-    snprintf(orders, sizeof orders, "%ld", n.orders);
     log_event(LOG_INFO, "demo data loaded", "centres", centres, "log_ingests_queued", ingests,
-              "orders", orders, (char *)NULL);
+              "orders", sync_note(synced), (char *)NULL);
     return 0;
 }
 
@@ -41,12 +71,12 @@ int cmd_seed(int argc, char **argv) {
         FILE *out = cli_wants_help(argc, argv) ? stdout : stderr;
         fputs("usage: sluice seed demo\n\n"
               "Loads the demo data set into DATABASE_URL (migrations must be applied):\n"
-              "centres DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE) and a few hundred\n"
-              "roller-shutter orders. The centres' production days come through the real\n"
-              "path: for a demo centre without sessions, a month of LOG files (the 30 days\n"
-              "before today) is generated into LOG_ROOT/<log_folder>/ when that folder has\n"
-              "none, and a machine_logs.ingest job is queued for it (`serve` runs it).\n"
-              "Idempotent: existing centres are kept, orders go only into an empty table.\n"
+              "centres DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE). The centres' production\n"
+              "days come through the real path: for a demo centre without sessions, a month of\n"
+              "LOG files (the 30 days before today) is generated into LOG_ROOT/<log_folder>/\n"
+              "when that folder has none, and a machine_logs.ingest job is queued for it. The\n"
+              "orders come from the ERP: when no synchronisation ever ran, one orders.sync job\n"
+              "is queued. `serve` runs the jobs. Idempotent: existing centres are kept.\n"
               "`serve` does the same at start-up when SEED_DEMO=true.\n",
               out);
         return cli_wants_help(argc, argv) ? 0 : 2;
@@ -67,10 +97,9 @@ int cmd_seed(int argc, char **argv) {
         if (cli_demo_logs(db, &a->config, &queued, err, sizeof err) != 0) {
             fprintf(stderr, "sluice seed: %s\n", err);
         } else {
-            printf("demo data: %ld centres, %ld orders inserted; %ld machine_logs.ingest job(s)"
-                   " queued for the demo centres' LOG files (in LOG_ROOT=%s): `sluice serve`"
-                   " runs them, or `sluice jobs run machine_logs.ingest` now\n",
-                   n.centres, n.orders, queued, a->config.log_root);
+            printf("demo data: %ld centres inserted; %ld machine_logs.ingest job(s)"
+                   " queued for the demo centres' LOG files (in LOG_ROOT=%s); %s\n",
+                   n.centres, queued, a->config.log_root, sync_note(queue_first_sync(db)));
             rc = 0;
         }
     }

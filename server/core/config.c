@@ -17,13 +17,33 @@
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+/* In the order of enum mdb_ssl_mode after MDB_SSL_UNSET (db/mdb_url.h). */
+static const char *const mysql_ssl_modes[] = {"disabled",  "preferred",       "required",
+                                              "verify-ca", "verify-identity", NULL};
 static const char *const log_after_ingest[] = {"keep", "archive", "delete", NULL};
 
 static const struct config_key keys[] = {
     {"DATABASE_URL", CONFIG_STRING, "postgresql://sluice@127.0.0.1:5432/sluice", NOLIMIT,
      OFF(database_url), true, "PostgreSQL connection URL (libpq syntax)."},
     {"MYSQL_URL", CONFIG_STRING, "mysql://sluice@127.0.0.1:3306/erp", NOLIMIT, OFF(mysql_url), true,
-     "MySQL/MariaDB URL of the ERP that order synchronisation reads."},
+     "MySQL/MariaDB URL of the ERP that order synchronisation reads "
+     "(`mysql://user:password@host:port/database?ssl-mode=...&ssl-ca=...`; percent-encode "
+     "special characters; the account needs only SELECT)."},
+    {"MYSQL_SSL_MODE", CONFIG_ENUM, "preferred", 0, 0, mysql_ssl_modes, OFF(mysql_ssl_mode), false,
+     "TLS to the ERP when MYSQL_URL has no ssl-mode: disabled, preferred, required, verify-ca "
+     "or verify-identity (the last two need MYSQL_SSL_CA)."},
+    {"MYSQL_SSL_CA", CONFIG_STRING, NULL, NOLIMIT, OFF(mysql_ssl_ca), false,
+     "CA certificate file (PEM) that verifies the ERP's server when MYSQL_URL has no ssl-ca."},
+    {"MYSQL_CONNECT_TIMEOUT_SECONDS", CONFIG_INT, "10", 1, 3600, NULL,
+     OFF(mysql_connect_timeout_seconds), false, "Longest wait to connect to the ERP."},
+    {"MYSQL_READ_TIMEOUT_SECONDS", CONFIG_INT, "600", 1, 3600, NULL,
+     OFF(mysql_read_timeout_seconds), false,
+     "Longest wait for the ERP to send the next bytes of a result (the first row of a slow "
+     "query included)."},
+    {"ERP_ORDERS_QUERY_FILE", CONFIG_STRING, SLUICE_SOURCE_DIR "/queries/erp_orders.sql", NOLIMIT,
+     OFF(erp_orders_query_file), false,
+     "The SELECT that orders.sync runs on the ERP (read at each run; its columns are named "
+     "numero_commande, extension, status, date_modification, coffre, gestion_en_stock)."},
     {"SECRET_KEY", CONFIG_STRING, NULL, NOLIMIT, OFF(secret_key), true,
      "JWT signing key, at least 32 bytes. Required by `serve`."},
     {"SECRET_KEY_PREVIOUS", CONFIG_STRING, NULL, NOLIMIT, OFF(secret_key_previous), true,
@@ -142,8 +162,9 @@ static const struct config_key keys[] = {
      "exist."},
     {"SCHEDULE_TZ", CONFIG_STRING, "Europe/Paris", NOLIMIT, OFF(schedule_tz), false,
      "Time zone of the cron schedules."},
-    {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *;machine_logs.ingest=0 11 * * *",
-     NOLIMIT, OFF(schedules), false, "Default schedules: `name=cron expression` separated by `;`."},
+    {"SCHEDULES", CONFIG_STRING,
+     "maintenance.prune=0 3 * * *;machine_logs.ingest=0 11 * * *;orders.sync=0 9,14 * * *", NOLIMIT,
+     OFF(schedules), false, "Default schedules: `name=cron expression` separated by `;`."},
     {"SEED_DEMO", CONFIG_BOOL, "false", NOLIMIT, OFF(seed_demo), false,
      "Whether `serve` loads the demo data set (./scripts/run turns it on)."},
     {"LOG_ROOT", CONFIG_STRING, "logs", NOLIMIT, OFF(log_root), false,
@@ -354,8 +375,12 @@ void config_write_markdown(FILE *out) {
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         const struct config_key *k = &keys[i];
         const char *def = k->default_value ? k->default_value : "(unset)";
-        if (k->offset == offsetof(struct config, migrations_dir))
-            def = "`migrations/` of the source tree";
+        if (strncmp(def, SLUICE_SOURCE_DIR "/", sizeof SLUICE_SOURCE_DIR) == 0) {
+            /* machine-specific: named relative to the source tree */
+            fprintf(out, "| `%s` | `%s` of the source tree | %s |\n", k->name,
+                    def + sizeof SLUICE_SOURCE_DIR, k->help);
+            continue;
+        }
         fprintf(out, "| `%s` | %s%s%s | %s |\n", k->name, *def && *def != '(' ? "`" : "",
                 *def ? def : "(empty)", *def && *def != '(' ? "`" : "", k->help);
     }

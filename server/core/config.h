@@ -14,6 +14,11 @@ enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 struct config {
     char *database_url;
     char *mysql_url;
+    long mysql_ssl_mode; /* index in disabled, preferred, required, verify-ca, verify-identity */
+    char *mysql_ssl_ca;
+    long mysql_connect_timeout_seconds;
+    long mysql_read_timeout_seconds;
+    char *erp_orders_query_file;
     char *secret_key;
     char *secret_key_previous;
     char *pii_key;

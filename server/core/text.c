@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t avail) {
+size_t text_utf8_decode(const char *text, size_t avail, unsigned *cp) {
+    const unsigned char *s = (const unsigned char *)text;
     unsigned c = s[0];
-    if (c < 0x80) return 1;
+    if (c < 0x80) return *cp = c, 1;
     size_t n;
     unsigned min;
     if ((c & 0xE0) == 0xC0)
@@ -26,7 +26,14 @@ static size_t utf8_seq(const unsigned char *s, size_t avail) {
         c = (c << 6) | (s[i] & 0x3F);
     }
     if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *cp = c;
     return n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t avail) {
+    unsigned cp;
+    return text_utf8_decode((const char *)s, avail, &cp);
 }
 
 bool text_utf8_valid(const char *s, size_t len) {

@@ -10,6 +10,10 @@
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 bool text_utf8_valid(const char *s, size_t len);
 
+/* The valid UTF-8 sequence at s[0..avail) (avail >= 1): its length (1..4) with its code
+ * point in *cp, or 0 when it is not valid UTF-8. */
+size_t text_utf8_decode(const char *s, size_t avail, unsigned *cp);
+
 /* A JSON string of s, with bytes that are not valid UTF-8 replaced by U+FFFD. */
 json_t *text_json_string_lossy(const char *s);
 

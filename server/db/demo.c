@@ -28,31 +28,6 @@ static const char *const sql_centres =
     "  'SU12 (HYBRIDE)', 'Europe/Paris')"
     " ON CONFLICT DO NOTHING";
 
-/* A few hundred orders as the ERP synchronisation would store them, into an empty
- * table only. About a quarter of the numbers have a second extension. */
-static const char *const sql_orders =
-    "INSERT INTO commandes_volets_roulants (numero_commande, extension, status,"
-    " date_modification, coffre, gestion_en_stock, date_synchronisation, source)"
-    " SELECT '24' || lpad((1000 + g * 7)::text, 5, '0'), e.ext,"
-    "  CASE WHEN r.st < 0.45 THEN 'Planifiee' WHEN r.st < 0.75 THEN 'lancer en prod'"
-    "   WHEN r.st < 0.90 THEN 'vitrage' WHEN r.st < 0.97 THEN 'Terminee' ELSE 'Annulee' END,"
-    "  CURRENT_DATE - floor(r.age * 60)::int,"
-    "  (ARRAY['SOP 125', 'SOP 150', 'S P 165', 'S D 180', 'S Q 200', 'S T 140', 'S TAB 200',"
-    "   'S TN 165'])[1 + floor(r.box * 8)::int],"
-    "  r.stock < 0.25, now(), 'erp'"
-    " FROM generate_series(1, 320) AS g"
-    " CROSS JOIN LATERAL (VALUES (''), ('A')) AS e(ext)"
-    " CROSS JOIN LATERAL (SELECT " RND(
-        "'st' || g || e.ext") " AS st,"
-                              "  " RND("'age' || g || e.ext") " AS age, " RND(
-                                  "'box' || g") " AS box,"
-                                                "  " RND("'stock' || g") " AS stock, " RND(
-                                                    "'ext' || g") " AS two) AS r"
-                                                                  " WHERE (e.ext = '' OR r.two < "
-                                                                  "0.25)"
-                                                                  "  AND NOT EXISTS (SELECT 1 FROM "
-                                                                  "commandes_volets_roulants)"
-                                                                  " ORDER BY 1, 2";
 /* clang-format on */
 
 struct step {
@@ -73,7 +48,6 @@ static int run_steps(struct db *db, void *arg) {
     const struct step steps[] = {
         {"SELECT pg_advisory_xact_lock(" DEMO_LOCK_KEY ")", NULL},
         {sql_centres, &c->centres},
-        {sql_orders, &c->orders},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         PGresult *r = db_exec_sql(db, steps[i].sql, 0, NULL);

@@ -1,10 +1,10 @@
 /* test_demo_seed: the demo data set — SEED_DEMO=true at `serve` start-up loads centres
- * DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE) and a few hundred orders, and the centres'
+ * DEM12 (PVC), DEMALU (ALU) and SU12 (HYBRIDE), queues one orders.sync (the orders come
+ * from the ERP, never direct inserts), and the centres'
  * month of production days comes through the real path (generated LOG files in LOG_ROOT
  * read by machine_logs.ingest jobs), with figures that agree with their rows, so that
  * every endpoint shows something; `sluice seed demo` and another start-up change nothing
- * (checksums of every table); an existing centre is kept as it is and orders are not
- * added to a table that has some; without SEED_DEMO nothing is loaded. Each test owns its
+ * (checksums of every table); an existing centre is kept as it is; without SEED_DEMO nothing is loaded. Each test owns its
  * environment and LOG_ROOT. */
 #include "production_util.h"
 
@@ -181,21 +181,18 @@ static void seeded_at_start_up(void **state) {
     json_array_foreach(json_object_get(k, "items"), i, b) assert_true(jint(b, "pieces") > 1000);
     json_decref(k);
 
-    long orders = db_long(e.db.url, "SELECT count(*) FROM commandes_volets_roulants");
-    assert_true(orders >= 200 && orders <= 600);
-    assert_int_equal(db_long(e.db.url, "SELECT count(DISTINCT status) FROM "
-                                       "commandes_volets_roulants"),
-                     5);
-    page = api_get_json(&e, e.viewer, "/commandes-volets/?status=Planifiee&gestion_en_stock=true");
-    assert_true(json_array_size(json_object_get(page, "items")) > 0);
-    json_decref(page);
+    /* The orders come from the ERP: one orders.sync job is queued, never direct inserts
+     * (integration_orders_sync covers what the sync does). */
+    assert_int_equal(db_long(e.db.url, "SELECT count(*) FROM jobs WHERE kind = 'orders.sync'"), 1);
+    assert_int_equal(db_long(e.db.url, "SELECT count(*) FROM commandes_volets_roulants"), 0);
 
     /* Idempotent: the command and another start-up change nothing. */
     char *before = tables_digest(e.db.url);
     static const char *const args[] = {"seed", "demo", NULL};
     char *out = NULL;
     assert_int_equal(run_sluice_cli(e.db.url, args, plain_env, &out), 0);
-    assert_non_null(strstr(out, "0 centres, 0 orders inserted; 0 machine_logs.ingest job(s)"));
+    assert_non_null(strstr(out, "0 centres inserted; 0 machine_logs.ingest job(s)"));
+    assert_non_null(strstr(out, "orders: from the ERP (orders.sync ran or is queued)"));
     free(out);
     char *after = tables_digest(e.db.url);
     assert_string_equal(before, after);
@@ -233,7 +230,7 @@ static void existing_data_kept(void **state) {
     char *out = NULL;
     assert_int_equal(run_sluice_cli(e.db.url, args, plain_env, &out), 0);
     assert_non_null(strstr(out, "demo data: 2 centres"));
-    assert_non_null(strstr(out, " 0 orders inserted"));
+    assert_non_null(strstr(out, "orders: an orders.sync job was queued"));
     free(out);
     json_t *c = api_get_json(&e, e.viewer, "/centres/DEM12");
     assert_string_equal(jstr(c, "nom"), "Mon DEM12"); /* kept as it was */

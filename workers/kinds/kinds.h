@@ -9,6 +9,8 @@
 /* maintenance.prune: old finished jobs, audit entries and login failures. */
 extern const struct job_kind job_kind_maintenance_prune;
 
+/* orders.sync: the ERP's roller-shutter orders (workers/kinds/orders/). */
+extern const struct job_kind job_kind_orders_sync;
 /* machine_logs.ingest: the centres' LOG files into sessions (workers/machine_logs/). */
 extern const struct job_kind job_kind_machine_logs_ingest;
 
