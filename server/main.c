@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"config", cmd_config, "show configuration keys (--help) or print .env.example (example)"},
     {"user", cmd_user, "manage users: create, passwd, list"},
     {"seed", cmd_seed, "load the demo data set (seed demo)"},
+    {"generate", cmd_generate, "generate data: patients --count N"},
     {"jobs", cmd_jobs, "jobs: run KIND in the foreground, enqueue, list, show, cancel, kinds"},
     {"version", cmd_version, "print the version"},
 };

@@ -5,6 +5,8 @@
 #include "cli/commands.h"
 #include "core/log.h"
 #include "db/demo.h"
+#include "auth/pii.h"
+#include "patients/patient_demo.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +21,8 @@ int cli_seed_demo(const char *database_url) {
         snprintf(err, sizeof err, "database unreachable: %s", db_last_error(&db));
     } else {
         rc = demo_seed(&db, &n, err, sizeof err);
+        long parameters = 0, patients = 0;
+        if (rc == 0) rc = patient_demo_seed(&db, &parameters, &patients, err, sizeof err);
     }
     db_cleanup(&db);
     if (rc != 0) {
@@ -56,15 +60,23 @@ int cmd_seed(int argc, char **argv) {
     struct demo_counts n;
     char err[1024];
     int rc = 1;
+    long parameters = 0, patients = 0;
+    if (pii_key_valid(a->config.pii_key)) (void)pii_setup(a->config.pii_key);
     if (!db_conn(&db)) {
         fprintf(stderr, "sluice seed: database unreachable: %s\n", db_last_error(&db));
-    } else if (demo_seed(&db, &n, err, sizeof err) != 0) {
+    } else if (demo_seed(&db, &n, err, sizeof err) != 0 ||
+               patient_demo_seed(&db, &parameters, &patients, err, sizeof err) != 0) {
         fprintf(stderr, "sluice seed: %s\n", err);
         if (strstr(err, "does not exist")) fputs("(run `sluice migrate` first)\n", stderr);
     } else {
         printf("demo data: %ld centres, %ld sessions, %ld job profiles, %ld pieces, %ld waits, "
                "%ld stops, %ld orders inserted\n",
                n.centres, n.sessions, n.job_profiles, n.pieces, n.waits, n.stops, n.orders);
+        if (patients < 0)
+            printf("patient data: %ld parameters inserted; no patients (PII_KEY is not set)\n",
+                   parameters);
+        else
+            printf("patient data: %ld parameters, %ld patients inserted\n", parameters, patients);
         rc = 0;
     }
     db_cleanup(&db);

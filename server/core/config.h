@@ -52,6 +52,10 @@ struct config {
     char *schedule_tz;
     char *schedules;
     bool seed_demo;
+    char *import_dir;
+    char *dashmed_mysql_url;
+    long csv_max_record_bytes;
+    long patient_data_batch_rows;
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_ENUM };
