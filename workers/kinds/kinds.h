@@ -9,6 +9,9 @@
 /* maintenance.prune: old finished jobs, audit entries and login failures. */
 extern const struct job_kind job_kind_maintenance_prune;
 
+/* patient_data.insert: DashMed patient measurements (workers/kinds/patient_data/). */
+extern const struct job_kind job_kind_patient_data_insert;
+
 /* Test-only kinds (JOB_TEST_KINDS=true): workers/kinds/test_kinds.c. */
 extern const struct job_kind job_kind_test_sleep;
 extern const struct job_kind job_kind_test_fail;
