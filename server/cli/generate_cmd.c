@@ -58,19 +58,18 @@ int cmd_generate(int argc, char **argv) {
         config_cleanup(&a->config);
         return 2;
     }
-    struct db db;
-    db_init(&db, a->config.database_url);
+    struct db *db = db_new(a->config.database_url);
     long made = 0;
     char err[512];
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice generate: database unreachable: %s\n", db_last_error(&db));
-    } else if (patient_generate(&db, count, seed, &made, err, sizeof err) != 0) {
+    if (!db || !db_conn(db)) {
+        fprintf(stderr, "sluice generate: database unreachable: %s\n", db_last_error(db));
+    } else if (patient_generate(db, count, seed, &made, err, sizeof err) != 0) {
         fprintf(stderr, "sluice generate: %s (%ld created)\n", err, made);
     } else {
         printf("%ld patients created\n", made);
         rc = 0;
     }
-    db_cleanup(&db);
+    db_free(db);
     config_cleanup(&a->config);
     return rc;
 }

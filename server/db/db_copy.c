@@ -3,6 +3,7 @@
 #include "db/db_copy.h"
 
 #include "db/db.h"
+#include "db/db_internal.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
