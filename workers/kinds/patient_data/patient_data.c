@@ -54,6 +54,8 @@ static const struct job_arg args[] = {
      "time zone of the CSV's timestamps without offset (default SCHEDULE_TZ)"},
     {"resume", JOB_ARG_BOOL, false, 0, 0,
      "continue the last load of the same csv after its last committed row"},
+    {"target", JOB_ARG_STRING, false, 5, 8,
+     "postgres (default) or mysql (DashMed's own database at DASHMED_MYSQL_URL)"},
     {"created_by", JOB_ARG_INT, false, 1, INT64_MAX / 2,
      "user id of generated rows (default: the first enabled admin)"},
     {NULL, 0, false, 0, 0, NULL},
@@ -124,11 +126,11 @@ static void load_cleanup(struct pd_load *L) {
 
 static int add(struct pd_load *L, const struct pd_out *row) {
     L->batch.rows++;
-    return pd_pg_add(L, row);
+    return L->mysql ? pd_mysql_add(L, row) : pd_pg_add(L, row);
 }
 
 static int commit(struct pd_load *L, const struct pd_pos *next, bool finished, const char *ts) {
-    return pd_pg_commit(L, next, finished, ts);
+    return L->mysql ? pd_mysql_commit(L) : pd_pg_commit(L, next, finished, ts);
 }
 
 static void note_error(struct pd_load *L, int64_t line, const char *why) {
@@ -197,9 +199,10 @@ static bool need_fill(const struct pd_load *L) {
     return false;
 }
 
-static int start_cycle(struct pd_load *L, int64_t key, const char *csv_ts) {
+static int start_cycle(struct pd_load *L, int64_t key, const char *csv_ts, bool has_offset) {
     L->cycle_open = true;
     L->cycle_key = key;
+    L->cycle_has_offset = has_offset;
     L->ncycle_patients = 0;
     if (L->ts_now) {
         int64_t now = pd_now_us();
@@ -240,6 +243,8 @@ static int generate_rows(struct pd_load *L, int32_t patient, int64_t created_by,
                              .parameter = par->id,
                              .value = value,
                              .ts = L->cycle_ts,
+                             .ts_key = L->cycle_key,
+                             .ts_has_offset = L->cycle_has_offset,
                              .created_by = created_by};
         if (add(L, &row) != 0) return -1;
         if (skip) L->batch.filled++;
@@ -406,7 +411,7 @@ static int load_record(void *arg, const struct pdcsv_record *rec) {
             return 1;
         }
     }
-    if (!L->cycle_open && start_cycle(L, row.ts_key, row.timestamp) != 0) {
+    if (!L->cycle_open && start_cycle(L, row.ts_key, row.timestamp, row.has_offset) != 0) {
         ld->rc = -1;
         return 1;
     }
@@ -426,6 +431,8 @@ static int load_record(void *arg, const struct pdcsv_record *rec) {
                          .parameter = row.parameter_id,
                          .value = row.value,
                          .ts = L->ts_now ? L->cycle_ts : row.timestamp,
+                         .ts_key = row.ts_key,
+                         .ts_has_offset = row.has_offset,
                          .alert = row.alert_flag,
                          .archived = row.archived,
                          .created_by = row.created_by};
@@ -497,7 +504,12 @@ static json_t *result_json(struct pd_load *L, double elapsed) {
 }
 
 static enum job_outcome finish(struct pd_load *L, enum job_outcome outcome, double t0) {
-    if (outcome != JOB_SUCCEEDED && !L->mysql) pd_pg_abort(L);
+    if (outcome != JOB_SUCCEEDED) {
+        if (L->mysql)
+            pd_mysql_abort(L);
+        else
+            pd_pg_abort(L);
+    }
     double elapsed = pd_mono() - t0;
     if (L->errors_unlisted)
         job_event(L->ctx, LOG_WARN, "%lld more error rows were not listed as events",
@@ -515,13 +527,14 @@ static enum job_outcome finish(struct pd_load *L, enum job_outcome outcome, doub
                       L->have_csv && !L->mysql ? "; resume=true continues after them" : "");
     job_set_result(L->ctx, result_json(L, elapsed));
     if (!L->mysql) pd_pg_session_end(L);
+    if (L->mysql) pd_mysql_close(L);
     load_cleanup(L);
     free(L);
     return outcome;
 }
 
 static int load_refs(struct pd_load *L) {
-    int rc = pd_refs_load_pg(L->db, &L->refs);
+    int rc = L->mysql ? pd_mysql_refs(L, &L->refs) : pd_refs_load_pg(L->db, &L->refs);
     if (rc != 0) {
         if (!L->error[0])
             snprintf(L->error, sizeof L->error, "reading patients, parameters and users: %.300s",
@@ -555,7 +568,7 @@ static enum job_outcome run_generate(struct pd_load *L, double t0) {
         if (job_cancelled(L->ctx)) return finish(L, JOB_CANCELLED, t0);
         if (L->paced || L->ts_now) {
             if (L->paced) {
-                if (start_cycle(L, k, NULL) != 0) return finish(L, JOB_FAILED, t0);
+                if (start_cycle(L, k, NULL, false) != 0) return finish(L, JOB_FAILED, t0);
             } else {
                 L->cycle_open = true;
                 pd_gen_time_text(start_us - (L->cycles_arg - 1 - k) * 1000000, 1, L->cycle_ts);
@@ -650,7 +663,10 @@ static enum job_outcome run_file(struct pd_load *L, double t0) {
         }
     }
     job_event(L->ctx, LOG_INFO, "%lld cycles, %lld rows in the file; %s", (long long)s.runs,
-              (long long)s.rows, L->paced ? "paced" : "bulk load (COPY)");
+              (long long)s.rows,
+              L->paced   ? "paced"
+              : L->mysql ? "bulk load (multi-row INSERT)"
+                         : "bulk load (COPY)");
     if (L->paced)
         job_event(L->ctx, LOG_INFO, "delay between cycles: %.3gs; estimated time: %.0fs", L->delay,
                   (double)(s.runs - L->cycles_before) * L->delay);
@@ -730,14 +746,26 @@ static enum job_outcome pd_run(struct job_ctx *ctx, const json_t *a) {
         }
         return finish(L, JOB_RETRY, t0);
     }
+    if (L->mysql) {
+        if (!c->dashmed_mysql_url || !*c->dashmed_mysql_url) {
+            snprintf(L->error, sizeof L->error,
+                     "target mysql: DASHMED_MYSQL_URL is not set (DashMed's MariaDB/MySQL URL)");
+            return finish(L, JOB_FAILED, t0);
+        }
+        if (pd_mysql_open(L, c->dashmed_mysql_url) != 0) return finish(L, JOB_RETRY, t0);
+    }
     const char *csv = arg_str(a, "csv");
     if (csv && resolve_csv(L, csv) != 0) return finish(L, JOB_FAILED, t0);
     if (load_refs(L) != 0) return finish(L, JOB_RETRY, t0);
     if (!L->created_by && !L->have_csv) {
-        PGresult *r = db_exec(L->db, &q_default_user, 0, NULL);
-        if (!r) return finish(L, JOB_RETRY, t0);
-        if (PQntuples(r) == 1) L->created_by = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
+        if (L->mysql) { /* DashMed's own users */
+            L->created_by = L->refs.nusers ? L->refs.users[0] : 0;
+        } else {
+            PGresult *r = db_exec(L->db, &q_default_user, 0, NULL);
+            if (!r) return finish(L, JOB_RETRY, t0);
+            if (PQntuples(r) == 1) L->created_by = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+            PQclear(r);
+        }
     }
     if (!L->have_csv && !pd_refs_has_user(&L->refs, L->created_by)) {
         snprintf(L->error, sizeof L->error,

@@ -26,6 +26,8 @@ struct pd_out {
     const char *parameter;
     const char *value;
     const char *ts; /* bulk: the row's timestamp text; paced: unused (one per cycle) */
+    int64_t ts_key; /* the CSV timestamp as pdrow's ts_key, when ts_has_offset */
+    bool ts_has_offset;
     bool alert, archived;
     int64_t created_by;
 };
@@ -72,6 +74,7 @@ struct pd_load {
     /* the current cycle */
     bool cycle_open;
     int64_t cycle_key;
+    bool cycle_has_offset;
     char cycle_ts[64]; /* its timestamp text (CSV's, or the generated/now one) */
     int32_t *cycle_patients;
     int64_t *cycle_creators;
@@ -117,12 +120,17 @@ int pd_pg_add(struct pd_load *L, const struct pd_out *row);
 int pd_pg_commit(struct pd_load *L, const struct pd_pos *next, bool finished, const char *ts);
 /* Gives an open batch up (rolls back). */
 void pd_pg_abort(struct pd_load *L);
+/* Stores the pending error rows as events of a queued job (on L->db). */
+int pd_pg_error_events(struct pd_load *L);
 
 /* ---- pd_mysql.c ---------------------------------------------------------------------- */
+/* Connects to DashMed's database; the reference sets from it; rows; the commit of a
+ * cycle or batch (then pd_batch_committed); the rollback of an open one; close. */
 int pd_mysql_open(struct pd_load *L, const char *url);
 int pd_mysql_refs(struct pd_load *L, struct pd_refs *refs);
 int pd_mysql_add(struct pd_load *L, const struct pd_out *row);
-int pd_mysql_commit(struct pd_load *L, const char *ts);
+int pd_mysql_commit(struct pd_load *L);
+void pd_mysql_abort(struct pd_load *L);
 void pd_mysql_close(struct pd_load *L);
 
 /* ---- patient_data.c -------------------------------------------------------------------- */

@@ -176,7 +176,7 @@ int pd_pg_add(struct pd_load *L, const struct pd_out *row) {
 
 /* The pending error rows as events of a queued job, on the connection (inside the batch's
  * transaction when one is open). The foreground runner gets them after the commit. */
-static int store_error_events(struct pd_load *L) {
+int pd_pg_error_events(struct pd_load *L) {
     if (job_id(L->ctx) == 0) return 0;
     for (size_t i = 0; i < L->npending_errors; i++) {
         char msg[300];
@@ -218,7 +218,7 @@ static int commit_bulk(struct pd_load *L, const struct pd_pos *next, bool finish
         if (!r) return fail(L, "recording the load's position");
         PQclear(r);
     }
-    if (store_error_events(L) != 0) return -1;
+    if (pd_pg_error_events(L) != 0) return -1;
     PGresult *r = db_exec_sql(L->db, "COMMIT", 0, NULL);
     L->in_tx = false;
     if (!r) return fail(L, "committing a batch");
@@ -269,7 +269,7 @@ static int commit_cycle(struct pd_load *L, const struct pd_pos *next, bool finis
     if (!r) return fail(L, "inserting a cycle");
     int64_t rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    if (store_error_events(L) != 0) return -1;
+    if (pd_pg_error_events(L) != 0) return -1;
     pd_batch_committed(L, rows);
     return 0;
 }
