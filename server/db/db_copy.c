@@ -2,7 +2,6 @@
  * Part of the db module: it records failures in the struct db like db.c does. */
 #include "db/db_copy.h"
 
-#include "db/db.h"
 #include "db/db_internal.h"
 
 #include <libpq-fe.h>
