@@ -631,6 +631,12 @@ static enum job_outcome run_file(struct pd_load *L, double t0) {
             } else if (r != 0) {
                 return finish(L, r == -2 ? JOB_FAILED : JOB_RETRY, t0);
             }
+            /* A retry continues only its own load, never one of another job. */
+            if (found && !L->resume && L->record_job != job_id(L->ctx)) {
+                found = finished = false;
+                L->start = (struct pd_pos){.offset = 0, .line = 1};
+                L->cycles_before = 0;
+            }
             if (found && finished) {
                 job_event(L->ctx, LOG_INFO, "%s was loaded completely already: nothing to do",
                           L->path);

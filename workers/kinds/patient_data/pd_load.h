@@ -71,6 +71,7 @@ struct pd_load {
     struct pd_counts done;  /* committed by this run */
     struct pd_counts batch; /* written since the last commit (not yet counted) */
     int64_t cycles_before;  /* cycles done by earlier runs (resume) */
+    int64_t record_job;     /* the job that last wrote the load record */
     /* the current cycle */
     bool cycle_open;
     int64_t cycle_key;

@@ -21,8 +21,8 @@ static struct db_stmt q_tz = DB_STMT("SELECT set_config('TimeZone', $1, false)")
 static struct db_stmt q_partitions =
     DB_STMT("SELECT ensure_patient_data_partitions($1::timestamptz, $2::timestamptz)");
 static struct db_stmt q_record =
-    DB_STMT("SELECT encode(fingerprint, 'hex'), next_offset, next_line, cycles_done, finished"
-            " FROM patient_data_loads WHERE source = $1");
+    DB_STMT("SELECT encode(fingerprint, 'hex'), next_offset, next_line, cycles_done, finished,"
+            " coalesce(job_id, 0) FROM patient_data_loads WHERE source = $1");
 static struct db_stmt q_record_begin = DB_STMT(
     "INSERT INTO patient_data_loads AS l (source, fingerprint, job_id, next_offset, next_line,"
     " cycles_done, inserted, finished) VALUES ($1, decode($2, 'hex'), $3::bigint, 0, 1, 0, 0,"
@@ -97,6 +97,7 @@ int pd_pg_load_record(struct pd_load *L, bool *found, bool *finished) {
         L->start.line = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
         L->cycles_before = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
         *finished = PQgetvalue(r, 0, 4)[0] == 't';
+        L->record_job = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
     }
     PQclear(r);
     return 0;
