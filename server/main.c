@@ -17,8 +17,9 @@ static const struct command commands[] = {
     {"config", cmd_config, "show configuration keys (--help) or print .env.example (example)"},
     {"user", cmd_user, "manage users: create, passwd, list"},
     {"seed", cmd_seed, "load the demo data set (seed demo)"},
-    {"generate", cmd_generate, "generate data: patients --count N"},
     {"jobs", cmd_jobs, "jobs: run KIND in the foreground, enqueue, list, show, cancel, kinds"},
+    {"generate", cmd_generate,
+     "write realistic test data: generate machine-logs (LOG files), generate patients"},
     {"version", cmd_version, "print the version"},
 };
 

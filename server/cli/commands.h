@@ -13,6 +13,8 @@ int cmd_user(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+/* `sluice generate patients` (generate_patients.c), dispatched by cmd_generate. */
+int cli_generate_patients(int argc, char **argv);
 
 /* Loads the demo data set (seed_cmd.c), logging the outcome; 0 or -1. */
 int cli_seed_demo(const char *database_url);

@@ -9,6 +9,8 @@
 /* maintenance.prune: old finished jobs, audit entries and login failures. */
 extern const struct job_kind job_kind_maintenance_prune;
 
+/* machine_logs.ingest: the centres' LOG files into sessions (workers/machine_logs/). */
+extern const struct job_kind job_kind_machine_logs_ingest;
 /* patient_data.insert: DashMed patient measurements (workers/kinds/patient_data/). */
 extern const struct job_kind job_kind_patient_data_insert;
 
