@@ -223,6 +223,18 @@ static void wrong_header_writes_nothing(void **state) {
     assert_int_equal(q("SELECT count(*) FROM patient_data"), 0);
     assert_int_equal(q("SELECT count(*) FROM patient_data_loads"), 0);
     assert_int_equal(q("SELECT count(*) FROM pg_class WHERE relname = 'patient_data_2031_07'"), 0);
+    /* a missing file, an unknown time zone: clear errors, nothing written */
+    id = run_job("{\"csv\":\"missing.csv\"}", "failed");
+    err = job_column(db.url, id, "last_error");
+    if (!strstr(err ? err : "", "missing.csv") || !strstr(err, "No such file"))
+        fail_msg("last_error: %s", err ? err : "(null)");
+    free(err);
+    write_csv("ok.csv", HEADER "\"1\",\"FC\",\"75\",\"2025-12-01 00:00:00\",\"0\",\"1\",\"0\"\n");
+    id = run_job("{\"csv\":\"ok.csv\",\"time_zone\":\"Mars/Olympus\"}", "failed");
+    err = job_column(db.url, id, "last_error");
+    assert_non_null(strstr(err ? err : "", "time_zone: unknown time zone \"Mars/Olympus\""));
+    free(err);
+    assert_int_equal(q("SELECT count(*) FROM patient_data"), 0);
     /* a file outside IMPORT_DIR is refused for a queued job */
     id = run_job("{\"csv\":\"/etc/passwd\"}", "failed");
     err = job_column(db.url, id, "last_error");
