@@ -19,7 +19,7 @@ static const struct command commands[] = {
     {"seed", cmd_seed, "load the demo data set (seed demo)"},
     {"jobs", cmd_jobs, "jobs: run KIND in the foreground, enqueue, list, show, cancel, kinds"},
     {"generate", cmd_generate,
-     "write realistic test data: generate machine-logs (LOG files), generate erp-orders (ERP)"},
+     "write realistic test data: generate machine-logs (LOG files), erp-orders (ERP), patients"},
     {"version", cmd_version, "print the version"},
 };
 

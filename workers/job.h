@@ -55,14 +55,14 @@ enum job_outcome {
     JOB_CANCELLED, /* stopped early because job_cancelled() said so */
 };
 
-enum job_arg_type { JOB_ARG_STRING, JOB_ARG_INT, JOB_ARG_BOOL };
+enum job_arg_type { JOB_ARG_STRING, JOB_ARG_INT, JOB_ARG_BOOL, JOB_ARG_NUMBER };
 
 /* One declared argument: args is a JSON object whose members are all declared. */
 struct job_arg {
     const char *name; /* NULL ends the table */
     enum job_arg_type type;
     bool required;
-    long long min, max; /* JOB_ARG_INT: value bounds; JOB_ARG_STRING: length bounds */
+    long long min, max; /* JOB_ARG_INT, JOB_ARG_NUMBER: value bounds; JOB_ARG_STRING: length */
     const char *help;
 };
 

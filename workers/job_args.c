@@ -55,6 +55,13 @@ static int check_one(const struct job_arg *a, const json_t *v, struct job_error 
             return refuse(err, field, "must be from %lld to %lld (got %lld)", a->min, a->max, n);
         return 0;
     }
+    case JOB_ARG_NUMBER: {
+        if (!json_is_number(v)) return refuse(err, field, "must be a number");
+        double n = json_number_value(v);
+        if (!(n >= (double)a->min && n <= (double)a->max))
+            return refuse(err, field, "must be from %lld to %lld (got %g)", a->min, a->max, n);
+        return 0;
+    }
     case JOB_ARG_BOOL:
         if (!json_is_boolean(v)) return refuse(err, field, "must be true or false");
         return 0;
@@ -145,6 +152,15 @@ int job_args_set_text(const struct job_kind *kind, json_t *args, const char *ass
         else
             return refuse(err, field, "must be true or false (got \"%.60s\")", text);
         break;
+    case JOB_ARG_NUMBER: {
+        errno = 0;
+        char *end = NULL;
+        double x = strtod(text, &end);
+        if (errno || end == text || *end != '\0' || !isfinite(x))
+            return refuse(err, field, "must be a number (got \"%.60s\")", text);
+        v = json_real(x);
+        break;
+    }
     case JOB_ARG_STRING: v = json_string(text); break;
     }
     if (!v) return refuse(err, field, "is not valid text (UTF-8 expected)");

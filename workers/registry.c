@@ -16,6 +16,7 @@ static const struct {
     {&job_kind_maintenance_prune, false},
     {&job_kind_orders_sync, false},
     {&job_kind_machine_logs_ingest, false},
+    {&job_kind_patient_data_insert, false},
     {&job_kind_test_sleep, true},
     {&job_kind_test_fail, true},
     {&job_kind_test_count, true},

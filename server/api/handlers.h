@@ -57,4 +57,16 @@ void api_docs_page(struct request *req);
 void api_docs_asset(struct request *req);
 void api_root(struct request *req);
 
+/* patients.c */
+void api_patients_list(struct request *req);
+void api_patients_create(struct request *req);
+void api_patient_get(struct request *req);
+void api_patient_patch(struct request *req);
+void api_patient_data(struct request *req);
+/* parameters.c */
+void api_parameters_list(struct request *req);
+void api_parameters_create(struct request *req);
+void api_parameter_get(struct request *req);
+void api_parameter_patch(struct request *req);
+
 #endif

@@ -45,6 +45,15 @@ static const struct route routes[] = {
     {"GET", "/sync-runs/{id}", api_sync_run_get, ROLE_VIEWER, 0},
     {"GET", "/schedules", api_schedules_list, ROLE_VIEWER, 0},
     {"PATCH", "/schedules/{name}", api_schedule_patch, ROLE_ADMIN, ROUTE_JSON_BODY},
+    {"GET", "/patients", api_patients_list, ROLE_VIEWER, 0},
+    {"POST", "/patients", api_patients_create, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/patients/{id}", api_patient_get, ROLE_VIEWER, 0},
+    {"PATCH", "/patients/{id}", api_patient_patch, ROLE_OPERATOR, ROUTE_JSON_BODY},
+    {"GET", "/patients/{id}/data", api_patient_data, ROLE_VIEWER, 0},
+    {"GET", "/parameters", api_parameters_list, ROLE_VIEWER, 0},
+    {"POST", "/parameters", api_parameters_create, ROLE_ADMIN, ROUTE_JSON_BODY},
+    {"GET", "/parameters/{id}", api_parameter_get, ROLE_VIEWER, 0},
+    {"PATCH", "/parameters/{id}", api_parameter_patch, ROLE_ADMIN, ROUTE_JSON_BODY},
 };
 
 const struct route *api_routes(size_t *count) {

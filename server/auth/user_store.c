@@ -2,7 +2,7 @@
  * user_store.h. */
 #include "auth/user_store.h"
 
-#include "auth/bytea.h"
+#include "auth/pii_sql.h"
 #include "auth/pii.h"
 #include "auth/principal_cache.h"
 #include "auth/role.h"
@@ -121,22 +121,6 @@ const char *user_check_full_name(const char *name) {
 
 /* ---- row mapping ----------------------------------------------------------------- */
 
-/* Opens a sealed column pair; *ok is false when present but unreadable. */
-static char *open_column(PGresult *r, int row, int ct_col, const char *field, bool *ok) {
-    if (PQgetisnull(r, row, ct_col)) return NULL;
-    const struct pii_keys *k = pii_global();
-    size_t ct_len = 0, nonce_len = 0;
-    unsigned char *ct = bytea_decode(PQgetvalue(r, row, ct_col), &ct_len);
-    unsigned char *nonce = bytea_decode(PQgetvalue(r, row, ct_col + 1), &nonce_len);
-    char *plain = NULL;
-    if (k && ct && nonce && nonce_len == PII_NONCE_BYTES)
-        plain = pii_open(k, field, ct, ct_len, nonce);
-    free(ct);
-    free(nonce);
-    if (!plain) *ok = false;
-    return plain;
-}
-
 static bool read_user(PGresult *r, int row, struct user *u) {
     memset(u, 0, sizeof *u);
     bool ok = true;
@@ -144,53 +128,12 @@ static bool read_user(PGresult *r, int row, struct user *u) {
     u->username = strdup(PQgetvalue(r, row, 1));
     u->role = role_parse(PQgetvalue(r, row, 2));
     u->enabled = PQgetvalue(r, row, 3)[0] == 't';
-    u->email = open_column(r, row, 4, "email", &ok);
-    u->full_name = open_column(r, row, 6, "full_name", &ok);
+    u->email = pii_result_open(r, row, 4, "email", &ok);
+    u->full_name = pii_result_open(r, row, 6, "full_name", &ok);
     snprintf(u->created_at, sizeof u->created_at, "%s", PQgetvalue(r, row, 8));
     snprintf(u->updated_at, sizeof u->updated_at, "%s", PQgetvalue(r, row, 9));
     if (!u->username) ok = false;
     return ok;
-}
-
-/* ---- sealed values as parameters ----------------------------------------------------- */
-
-struct sealed {
-    char *ct, *nonce, *index; /* bytea parameters, owned; NULL for SQL NULL */
-};
-
-static void sealed_cleanup(struct sealed *s) {
-    free(s->ct);
-    free(s->nonce);
-    free(s->index);
-    memset(s, 0, sizeof *s);
-}
-
-/* Seals value (NULL: all NULL). -1 when sealing fails. */
-static int seal(const char *field, const char *value, bool with_index, struct sealed *s) {
-    memset(s, 0, sizeof *s);
-    if (!value) return 0;
-    const struct pii_keys *k = pii_global();
-    if (!k) return -1;
-    size_t len = strlen(value);
-    unsigned char *ct = malloc(len + PII_TAG_BYTES);
-    unsigned char nonce[PII_NONCE_BYTES];
-    if (!ct || pii_seal(k, field, value, len, ct, nonce) != 0) {
-        free(ct);
-        return -1;
-    }
-    s->ct = bytea_param(ct, len + PII_TAG_BYTES);
-    s->nonce = bytea_param(nonce, sizeof nonce);
-    free(ct);
-    if (with_index) {
-        unsigned char idx[PII_INDEX_BYTES];
-        pii_email_index(k, value, idx);
-        s->index = bytea_param(idx, sizeof idx);
-    }
-    if (!s->ct || !s->nonce || (with_index && !s->index)) {
-        sealed_cleanup(s);
-        return -1;
-    }
-    return 0;
 }
 
 /* A unique violation tells which constraint it hit. */
@@ -322,18 +265,18 @@ int user_store_lock(struct db *db) {
 }
 
 int user_store_create(struct db *db, const struct user_new *in, int64_t *id) {
-    struct sealed email, name;
-    if (seal("email", in->email, true, &email) != 0) return USER_CRYPTO;
-    if (seal("full_name", in->full_name, false, &name) != 0) {
-        sealed_cleanup(&email);
+    struct pii_param email, name;
+    if (pii_param_seal("email", in->email, PII_EMAIL_INDEX, &email) != 0) return USER_CRYPTO;
+    if (pii_param_seal("full_name", in->full_name, PII_NO_INDEX, &name) != 0) {
+        pii_param_cleanup(&email);
         return USER_CRYPTO;
     }
     const char *params[] = {in->username, in->password_hash, role_name(in->role),
                             email.ct,     email.nonce,       email.index,
                             name.ct,      name.nonce};
     PGresult *r = db_exec(db, &q_insert, 8, params);
-    sealed_cleanup(&email);
-    sealed_cleanup(&name);
+    pii_param_cleanup(&email);
+    pii_param_cleanup(&name);
     if (!r) return classify_failure(db);
     *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
@@ -351,10 +294,11 @@ static int admins_left(struct db *db, long *n) {
 int user_store_update(struct db *db, int64_t id, const struct user_change *c) {
     long before = 0, after = 0;
     if (user_store_lock(db) != USER_OK || admins_left(db, &before) != USER_OK) return USER_ERROR;
-    struct sealed email = {0}, name = {0};
-    if (c->set_email && seal("email", c->email, true, &email) != 0) return USER_CRYPTO;
-    if (c->set_full_name && seal("full_name", c->full_name, false, &name) != 0) {
-        sealed_cleanup(&email);
+    struct pii_param email = {0}, name = {0};
+    if (c->set_email && pii_param_seal("email", c->email, PII_EMAIL_INDEX, &email) != 0)
+        return USER_CRYPTO;
+    if (c->set_full_name && pii_param_seal("full_name", c->full_name, PII_NO_INDEX, &name) != 0) {
+        pii_param_cleanup(&email);
         return USER_CRYPTO;
     }
     char idtext[24];
@@ -373,8 +317,8 @@ int user_store_update(struct db *db, int64_t id, const struct user_change *c) {
                             name.ct,
                             name.nonce};
     PGresult *r = db_exec(db, &q_update, 13, params);
-    sealed_cleanup(&email);
-    sealed_cleanup(&name);
+    pii_param_cleanup(&email);
+    pii_param_cleanup(&name);
     if (!r) return classify_failure(db);
     int rc = PQntuples(r) == 1 ? USER_OK : USER_NOT_FOUND;
     PQclear(r);

@@ -21,6 +21,9 @@ int cli_generate_erp_orders(int argc, char **argv);
 struct db;
 int cli_demo_logs(struct db *db, const struct config *c, long *queued, char *err, size_t errlen);
 
+/* `sluice generate patients` (generate_patients.c), dispatched by cmd_generate. */
+int cli_generate_patients(int argc, char **argv);
+
 /* Loads the demo data set (seed_cmd.c), logging the outcome; 0 or -1. */
 int cli_seed_demo(const char *database_url);
 

@@ -17,7 +17,8 @@
 #include <time.h>
 
 static const char usage[] =
-    "usage: sluice generate machine-logs --centre CODE --days N --out DIR [--seed S]\n"
+    "usage: sluice generate patients --count N [--seed S]   (see generate patients --help)\n"
+    "       sluice generate machine-logs --centre CODE --days N --out DIR [--seed S]\n"
     "                                    [--start YYYY-MM-DD] [--tz ZONE] [--density F]\n\n"
     "Writes realistic LOG files of centre CODE (DEM12, DEMALU and SU12 have their own\n"
     "profile), one YYYYMMDD.LOG per worked day of the N days from --start (default: the N\n"
@@ -36,6 +37,7 @@ static int bad(const char *what) {
 
 int cmd_generate(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "erp-orders") == 0) return cli_generate_erp_orders(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "patients") == 0) return cli_generate_patients(argc, argv);
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return 0;

@@ -337,7 +337,7 @@ static int do_cancel(struct db *db, int argc, char **argv) {
 }
 
 static int do_kinds(void) {
-    static const char *const types[] = {"text", "integer", "true/false"};
+    static const char *const types[] = {"text", "integer", "true/false", "number"};
     for (size_t i = 0; i < job_kind_count(); i++) {
         const struct job_kind *k = job_kind_at(i);
         printf("%s — %s\n", k->name, k->summary ? k->summary : "");

@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "db/demo.h"
 #include "queue.h"
+#include "auth/pii.h"
+#include "patients/patient_demo.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +51,8 @@ int cli_seed_demo(const char *database_url) {
         snprintf(err, sizeof err, "database unreachable: %s", db_last_error(db));
     } else {
         rc = demo_seed(db, &n, err, sizeof err);
+        long parameters = 0, patients = 0;
+        if (rc == 0) rc = patient_demo_seed(db, &parameters, &patients, err, sizeof err);
     }
     long queued = 0;
     if (rc == 0) rc = cli_demo_logs(db, &app_get()->config, &queued, err, sizeof err);
@@ -87,9 +91,12 @@ int cmd_seed(int argc, char **argv) {
     struct demo_counts n;
     char err[1024];
     int rc = 1;
+    long parameters = 0, patients = 0;
+    if (pii_key_valid(a->config.pii_key)) (void)pii_setup(a->config.pii_key);
     if (!db_conn(db)) {
         fprintf(stderr, "sluice seed: database unreachable: %s\n", db_last_error(db));
-    } else if (demo_seed(db, &n, err, sizeof err) != 0) {
+    } else if (demo_seed(db, &n, err, sizeof err) != 0 ||
+               patient_demo_seed(db, &parameters, &patients, err, sizeof err) != 0) {
         fprintf(stderr, "sluice seed: %s\n", err);
         if (strstr(err, "does not exist")) fputs("(run `sluice migrate` first)\n", stderr);
     } else {
@@ -100,6 +107,12 @@ int cmd_seed(int argc, char **argv) {
             printf("demo data: %ld centres inserted; %ld machine_logs.ingest job(s)"
                    " queued for the demo centres' LOG files (in LOG_ROOT=%s); %s\n",
                    n.centres, queued, a->config.log_root, sync_note(queue_first_sync(db)));
+            if (patients < 0)
+                printf("patient data: %ld parameters inserted; no patients (PII_KEY is not set)\n",
+                       parameters);
+            else
+                printf("patient data: %ld parameters, %ld patients inserted\n", parameters,
+                       patients);
             rc = 0;
         }
     }

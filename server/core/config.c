@@ -185,6 +185,18 @@ static const struct config_key keys[] = {
      "Longest LOG line read; a longer one is rejected (its first bytes kept)."},
     {"LOG_CHUNK_BYTES", CONFIG_INT, "4194304", 4096, 268435456, NULL, OFF(log_chunk_bytes), false,
      "Bytes of a LOG file read and committed per transaction (bounds the ingest's memory)."},
+    {"IMPORT_DIR", CONFIG_STRING, "imports", NOLIMIT, OFF(import_dir), false,
+     "Folder of the files a queued job may read by path (e.g. patient_data.insert csv=NAME); "
+     "paths outside it are refused. `sluice jobs run` may read any path."},
+    {"DASHMED_MYSQL_URL", CONFIG_STRING, NULL, NOLIMIT, OFF(dashmed_mysql_url), true,
+     "MySQL/MariaDB URL of DashMed's own database, written by patient_data.insert "
+     "target=mysql."},
+    {"CSV_MAX_RECORD_BYTES", CONFIG_INT, "65536", 256, 16777216, NULL, OFF(csv_max_record_bytes),
+     false, "Longest CSV record (line) a load accepts; a longer one is an error row."},
+    {"PATIENT_DATA_BATCH_ROWS", CONFIG_INT, "200000", 1000, 100000000, NULL,
+     OFF(patient_data_batch_rows), false,
+     "Rows per committed batch of a bulk patient_data.insert (COPY); each batch commits with "
+     "the load's position in the file."},
 };
 
 const struct config_key *config_keys(size_t *count) {

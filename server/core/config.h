@@ -73,6 +73,10 @@ struct config {
     long max_log_upload_bytes;
     long log_max_line_bytes;
     long log_chunk_bytes;
+    char *import_dir;
+    char *dashmed_mysql_url;
+    long csv_max_record_bytes;
+    long patient_data_batch_rows;
 };
 
 enum config_log_after { LOG_AFTER_KEEP, LOG_AFTER_ARCHIVE, LOG_AFTER_DELETE };

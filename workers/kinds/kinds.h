@@ -13,6 +13,8 @@ extern const struct job_kind job_kind_maintenance_prune;
 extern const struct job_kind job_kind_orders_sync;
 /* machine_logs.ingest: the centres' LOG files into sessions (workers/machine_logs/). */
 extern const struct job_kind job_kind_machine_logs_ingest;
+/* patient_data.insert: DashMed patient measurements (workers/kinds/patient_data/). */
+extern const struct job_kind job_kind_patient_data_insert;
 
 /* Test-only kinds (JOB_TEST_KINDS=true): workers/kinds/test_kinds.c. */
 extern const struct job_kind job_kind_test_sleep;
