@@ -15,6 +15,7 @@
 #include "db/migrate.h"
 #include "http/server.h"
 #include "runtime.h"
+#include "uploads/upload_store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,11 @@ int cmd_serve(int argc, char **argv) {
         config_cleanup(c);
         return 2;
     }
+    if (upload_store_dir_ready(c, err, sizeof err) != 0) {
+        fprintf(stderr, "sluice: configuration error: %s\n", err);
+        config_cleanup(c);
+        return 2;
+    }
     if (migrate_scan(c->migrations_dir, &a->migrations, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -149,6 +155,7 @@ int cmd_serve(int argc, char **argv) {
         .statement_timeout_ms = c->request_statement_timeout_ms,
         .routes = routes,
         .nroutes = nroutes,
+        .config = c,
         .authorize = bearer_authorize,
     };
     /* The user cache, kept right by the listener (auth/principal_listener.h). */

@@ -55,6 +55,14 @@ static const struct config_key keys[] = {
      false, "Seconds an idle connection is kept open."},
     {"HTTP_MAX_CONNECTIONS", CONFIG_INT, "1024", 1, 100000, NULL, OFF(http_max_connections), false,
      "Most simultaneous client connections."},
+    {"MAX_UPLOAD_BYTES", CONFIG_INT, "2147483648", 1024, 1099511627776L, NULL,
+     OFF(max_upload_bytes), false,
+     "Largest body of POST /uploads; it streams to disk (never held in memory); larger "
+     "ones get 413."},
+    {"UPLOAD_DIR", CONFIG_STRING, "uploads", NOLIMIT, OFF(upload_dir), false,
+     "Folder of the uploaded files (POST /uploads); created at start-up when missing."},
+    {"UPLOAD_RETENTION_HOURS", CONFIG_INT, "24", 1, 87600, NULL, OFF(upload_retention_hours), false,
+     "Hours an upload is kept; maintenance.prune deletes older ones (row and file)."},
     {"SHUTDOWN_GRACE_SECONDS", CONFIG_INT, "10", 0, 3600, NULL, OFF(shutdown_grace_seconds), false,
      "On SIGTERM, time given to in-flight requests and jobs."},
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, log_levels, OFF(log_level), false,
@@ -113,6 +121,15 @@ static const struct config_key keys[] = {
 const struct config_key *config_keys(size_t *count) {
     *count = sizeof keys / sizeof keys[0];
     return keys;
+}
+
+int config_int(const struct config *cfg, const char *name, long *out) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (keys[i].type != CONFIG_INT || strcmp(keys[i].name, name) != 0) continue;
+        *out = *(const long *)(const void *)((const char *)cfg + keys[i].offset);
+        return 0;
+    }
+    return -1;
 }
 
 static int set_error(char *err, size_t errlen, const struct config_key *k, const char *value,

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct config;
+
 struct http_server_options {
     const char *host;
     int port;
@@ -27,6 +29,7 @@ struct http_server_options {
     long statement_timeout_ms; /* of the request workers' statements; 0: none */
     const struct route *routes;
     size_t nroutes;
+    const struct config *config; /* stream routes' limits are looked up by key here */
     /* Checks the caller of a protected route; returns false after setting a 401/403
      * reply. Runs on a request worker (it may use req->db). */
     bool (*authorize)(struct request *req, int required_role);
