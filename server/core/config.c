@@ -55,6 +55,19 @@ static const struct config_key keys[] = {
      false, "Seconds an idle connection is kept open."},
     {"HTTP_MAX_CONNECTIONS", CONFIG_INT, "1024", 1, 100000, NULL, OFF(http_max_connections), false,
      "Most simultaneous client connections."},
+    {"HTTP_MAX_CONNECTIONS_PER_IP", CONFIG_INT, "256", 0, 100000, NULL,
+     OFF(http_max_connections_per_ip), false,
+     "Most simultaneous connections from one client address (beyond, new ones are closed at "
+     "once), so that one address cannot take every connection; 0: no limit (behind a reverse "
+     "proxy every client has the proxy's address: set it above the proxy's pool, or 0)."},
+    {"HTTP_HEADER_TIMEOUT", CONFIG_INT, "10", 1, 3600, NULL, OFF(http_header_timeout), false,
+     "Seconds a client has to send a whole request head, counted from the connection (or "
+     "the end of its previous request on a kept-alive connection); past it the connection "
+     "is closed, however steadily bytes trickle in."},
+    {"HTTP_BODY_MIN_RATE", CONFIG_INT, "1024", 0, 1073741824L, NULL, OFF(http_body_min_rate), false,
+     "Least bytes per second a request body must bring, over each 10-second window in which "
+     "sluice waits for it (time spent waiting for sluice itself does not count); slower "
+     "bodies are cut. 0: no limit."},
     {"MAX_UPLOAD_BYTES", CONFIG_INT, "2147483648", 1024, 1099511627776L, NULL,
      OFF(max_upload_bytes), false,
      "Largest body of POST /uploads; it streams to disk (never held in memory); larger "

@@ -28,6 +28,9 @@ struct config {
     long max_header_bytes;
     long http_connection_timeout;
     long http_max_connections;
+    long http_max_connections_per_ip;
+    long http_header_timeout;
+    long http_body_min_rate;
     long max_upload_bytes;
     char *upload_dir;
     long upload_retention_hours;

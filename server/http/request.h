@@ -16,6 +16,7 @@ struct body_file;
 struct body_file_callbacks;
 struct body_file_result;
 struct body_file_writers;
+struct conn_watch;
 struct db;
 struct http_server;
 struct db_stmt;
@@ -91,6 +92,7 @@ struct request {
     void (*ctx_free)(void *ctx);
     int phase;                  /* private to http/server.c */
     struct http_server *server; /* private to http/server.c */
+    struct conn_watch *watch;   /* the connection's slow-client watch (http/conn_guard.h) */
 
     /* A reply that waits for a pipelined statement (request_query_then). */
     request_render_fn render;

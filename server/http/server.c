@@ -15,12 +15,15 @@
 #include "core/text.h"
 #include "db/db.h"
 #include "http/body_file.h"
+#include "http/conn_guard.h"
+#include "http/head_check.h"
 #include "http/metrics.h"
 #include "http/oauth_reply.h"
 #include "http/reply.h"
 #include "http/request_pool.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
@@ -50,6 +53,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct request_pool *pool;
     struct body_file_writers *writers;
+    struct conn_guard *guard;
     unsigned long long *stream_limits; /* per route; 0 for non-stream routes */
     atomic_size_t in_flight;
     size_t max_uri_bytes;
@@ -206,6 +210,7 @@ static enum MHD_Result send_reply(struct http_server *s, struct request *req) {
                                 "X-Request-Id, Location, Link, Retry-After, WWW-Authenticate");
     }
     req->state = ST_SENT;
+    conn_watch_server(req->watch); /* a slow reader: HTTP_CONNECTION_TIMEOUT */
     enum MHD_Result ok = MHD_queue_response(req->conn, r->status, resp);
     MHD_destroy_response(resp);
     return ok;
@@ -363,6 +368,7 @@ static void before_body_on_worker(struct http_server *s, struct request *req) {
     db_reset_after_use(req->db);
     req->db = NULL;
     req->state = req->reply.status ? ST_REPLY_READY : ST_BODY_READY;
+    if (req->state == ST_BODY_READY) conn_watch_body(req->watch);
     MHD_resume_connection(req->conn);
 }
 
@@ -430,6 +436,7 @@ static void push_to_pool(struct http_server *s, struct request *req, enum phase 
                          bool suspend) {
     req->phase = (int)phase;
     req->state = phase == PHASE_BEFORE_BODY ? ST_AUTHORIZING : ST_SUSPENDED;
+    conn_watch_server(req->watch);
     if (suspend) MHD_suspend_connection(req->conn);
     if (!request_pool_push(s->pool, req)) {
         reply_header(req, "Retry-After", "1");
@@ -443,11 +450,13 @@ static void push_to_pool(struct http_server *s, struct request *req, enum phase 
 
 static void stream_suspend(void *arg) {
     struct request *req = arg;
+    conn_watch_server(req->watch); /* the client waits for the disk: not its fault */
     MHD_suspend_connection(req->conn);
 }
 
 static void stream_wake(void *arg) {
     struct request *req = arg;
+    conn_watch_body(req->watch);
     MHD_resume_connection(req->conn);
 }
 
@@ -485,6 +494,7 @@ static const struct body_file_callbacks stream_callbacks = {
  * is already refused. Returns MHD_NO to drop the connection (out of memory). */
 static enum MHD_Result take_body(struct request *req, const char *data, size_t *size) {
     size_t len = *size;
+    conn_watch_bytes(req->watch, len);
     if (!req->body_too_large && !req->body_error && req->body_seen + len > req->body_limit)
         body_over_limit(req);
     if (req->body_too_large || req->body_error || !wants_body(req)) { /* discarded */
@@ -512,6 +522,7 @@ static enum MHD_Result take_body(struct request *req, const char *data, size_t *
 
 /* The body is complete: run the handler here or hand the request to the pool. */
 static enum MHD_Result body_complete(struct http_server *s, struct request *req) {
+    conn_watch_server(req->watch);
     if (req->body_too_large) {
         reply_too_large(req);
         return send_reply(s, req);
@@ -551,9 +562,102 @@ static void answer_options(struct http_server *s, struct request *req) {
     }
 }
 
+/* ---- NUL bytes and repeated headers ----------------------------------------------- */
+
+struct field_list {
+    struct head_field f[64];
+    size_t n;
+    size_t authorization; /* how many Authorization headers */
+    bool overflow;
+};
+
+static enum MHD_Result collect_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size) {
+    (void)kind;
+    (void)key_size;
+    struct field_list *l = cls;
+    if (strcasecmp(key, "Authorization") == 0) l->authorization++;
+    if (l->n == sizeof l->f / sizeof l->f[0]) {
+        l->overflow = true;
+        return MHD_YES;
+    }
+    l->f[l->n++] = (struct head_field){key, value ? value : "", value ? value_size : 0};
+    return MHD_YES;
+}
+
+/* 400 for a NUL byte in the path or the query (%00: seen while decoding them), or hidden
+ * in a header value, and for a repeated Authorization header. Returns true when a reply
+ * is ready. head: the request line as libmicrohttpd handed it (the start of the head). */
+static bool refuse_bad_head(struct request *req, const char *head) {
+    if (conn_watch_nul(req->watch)) {
+        reply_problem(req, PROBLEM_BAD_REQUEST,
+                      "the path or the query holds a NUL byte (%%00): refused");
+        return true;
+    }
+    struct field_list l = {.n = 0};
+    MHD_get_connection_values_n(req->conn, MHD_HEADER_KIND, collect_field, &l);
+    if (l.authorization > 1) {
+        reply_problem(req, PROBLEM_BAD_REQUEST,
+                      "%zu Authorization headers: send one Authorization header", l.authorization);
+        return true;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    size_t which = 0;
+    if (ci && head && head_hidden_nul(head, ci->header_size, l.f, l.n, &which)) {
+        reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", l.f[which].name),
+                           "the value of the %.100s header holds a NUL byte: refused",
+                           l.f[which].name);
+        return true;
+    }
+    return false;
+}
+
+/* Decodes %XX in place as libmicrohttpd does, noting a decoded NUL for refuse_bad_head
+ * (the caller only sees C strings, cut at the NUL). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls;
+    char *w = s;
+    bool nul = false;
+    for (const char *r = s; *r;) {
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])) {
+            char hex[3] = {r[1], r[2], '\0'};
+            char v = (char)strtol(hex, NULL, 16);
+            nul = nul || v == '\0';
+            *w++ = v;
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    if (nul) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        if (ci) conn_watch_set_nul(ci->socket_context);
+    }
+    return (size_t)(w - s);
+}
+
+/* Connections come and go: each gets its slow-client watch (http/conn_guard.h). */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+    struct http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? conn_guard_open(s->guard, ci->connect_fd) : NULL;
+    } else {
+        conn_guard_close(s->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 /* First callback: everything that can be decided from the request line and headers.
  * Returns true when a reply is ready. */
-static bool on_headers(struct http_server *s, struct request *req, const char *url) {
+static bool on_headers(struct http_server *s, struct request *req, const char *url,
+                       const char *head) {
+    if (refuse_bad_head(req, head)) return true;
     struct collect_ctx cc = {req, 0, 0};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_query, &cc);
     size_t header_bytes = 0;
@@ -624,6 +728,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->conn = conn;
         req->server = s;
         req->stream_callbacks = &stream_callbacks;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        req->watch = ci ? ci->socket_context : NULL;
+        conn_watch_body(req->watch); /* the head is in */
         req->started = request_clock();
         req->body_limit = (unsigned long long)s->opts.max_body_bytes;
         snprintf(req->method, sizeof req->method, "%s", method);
@@ -633,7 +741,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->origin = dup_header(conn, "Origin");
         set_request_id(req);
         set_client_addr(req);
-        if (on_headers(s, req, url)) return send_reply(s, req);
+        if (on_headers(s, req, url, method)) return send_reply(s, req);
         if (authorize_before_body(req)) { /* no body byte is read before the answer */
             push_to_pool(s, req, PHASE_BEFORE_BODY, true);
             return MHD_YES;
@@ -670,6 +778,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     snprintf(shown, sizeof shown, "%.200s", req->path);
     log_access(req->method, req->route ? req->route->pattern : shown, status, req->reply.len,
                dt * 1000.0, req->request_id, req->client_addr);
+    conn_watch_head(req->watch); /* a kept-alive connection waits for its next head */
     request_free(req);
     atomic_fetch_sub(&s->in_flight, 1);
 }
@@ -727,14 +836,17 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
         return NULL;
     }
     s->writers = body_file_writers_start((size_t)opts->threads);
+    s->guard =
+        conn_guard_start(opts->header_timeout > 0 ? opts->header_timeout : 10, opts->body_min_rate);
     s->pool = request_pool_new((size_t)opts->workers, (size_t)opts->queue, opts->database_url,
                                opts->statement_timeout_ms, run_on_worker, flush_on_worker,
                                resume_request, s);
-    if (!s->pool || !s->writers) {
+    if (!s->pool || !s->writers || !s->guard) {
         snprintf(err, errlen, "cannot start the request workers");
         freeaddrinfo(ai);
         request_pool_free(s->pool, NULL);
         body_file_writers_stop(s->writers);
+        conn_guard_stop(s->guard);
         free(s->stream_limits);
         free(s);
         return NULL;
@@ -746,19 +858,22 @@ struct http_server *http_server_start(const struct http_server_options *opts, ch
      * own 414/431 (HTML); between MAX_HEADER_BYTES and this, sluice answers problem+json.
      * Kept small on purpose: libmicrohttpd clears the pool for every request. */
     size_t memory = (size_t)opts->max_header_bytes + 16384;
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                                 mhd_logger, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->connection_timeout,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
-                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opts->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opts->connection_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opts->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)(opts->max_connections_per_ip > 0 ? opts->max_connections_per_ip : 0),
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%d (in use, or not an address of this host?)",
                  opts->host, opts->port);
         request_pool_free(s->pool, NULL);
         body_file_writers_stop(s->writers);
+        conn_guard_stop(s->guard);
         free(s->stream_limits);
         free(s);
         return NULL;
@@ -783,7 +898,8 @@ void http_server_stop(struct http_server *s, int grace_seconds) {
     s->pool = NULL;
     deadline = request_clock() + 1.0;
     while (atomic_load(&s->in_flight) > 0 && request_clock() < deadline) usleep(5000);
-    MHD_stop_daemon(s->daemon);
+    MHD_stop_daemon(s->daemon); /* every connection closed: no watch left */
+    conn_guard_stop(s->guard);
     free(s->stream_limits);
     free(s);
 }

@@ -24,7 +24,10 @@ struct http_server_options {
     long max_header_bytes;
     int connection_timeout;
     int max_connections;
-    const char *cors_origins; /* comma-separated, "*" for any, "" for none */
+    int max_connections_per_ip; /* 0: no limit */
+    int header_timeout;         /* seconds to send a request head */
+    long body_min_rate;         /* bytes/s a body must bring (0: no limit) */
+    const char *cors_origins;   /* comma-separated, "*" for any, "" for none */
     const char *database_url;
     long statement_timeout_ms; /* of the request workers' statements; 0: none */
     const struct route *routes;
