@@ -55,7 +55,7 @@ die()  { printf 'sluice: error: %s\n' "$*" >&2; exit 1; }
 
 SLUICE_DEB_PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
-  libmicrohttpd-dev libjwt-dev libsodium-dev libpq-dev libmariadb-dev
+  libmicrohttpd-dev libjwt-dev libsodium-dev libpq-dev libmariadb-dev libssl-dev
   libjansson-dev libcmocka-dev libcurl4-openssl-dev
   postgresql postgresql-contrib mariadb-server mariadb-client
   llvm wrk chromium fonts-liberation curl ca-certificates

@@ -51,6 +51,11 @@ void api_job_cancel(struct request *req);
 /* schedules.c */
 void api_schedules_list(struct request *req);
 void api_schedule_patch(struct request *req);
+/* uploads.c (POST /uploads streams its body: uploads_prepare is its `prepare`) */
+void uploads_prepare(struct request *req);
+void api_uploads_create(struct request *req);
+void api_upload_get(struct request *req);
+void api_upload_delete(struct request *req);
 /* docs.c */
 void api_openapi(struct request *req);
 void api_docs_page(struct request *req);

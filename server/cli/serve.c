@@ -17,6 +17,7 @@
 #include "http/server.h"
 #include "machine_logs/watcher.h"
 #include "runtime.h"
+#include "uploads/upload_store.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -110,6 +111,11 @@ int cmd_serve(int argc, char **argv) {
         config_cleanup(c);
         return 2;
     }
+    if (upload_store_dir_ready(c, err, sizeof err) != 0) {
+        fprintf(stderr, "sluice: configuration error: %s\n", err);
+        config_cleanup(c);
+        return 2;
+    }
     if (migrate_scan(c->migrations_dir, &a->migrations, err, sizeof err) != 0) {
         log_error("%s", err);
         goto out;
@@ -144,11 +150,15 @@ int cmd_serve(int argc, char **argv) {
         .max_header_bytes = c->max_header_bytes,
         .connection_timeout = (int)c->http_connection_timeout,
         .max_connections = (int)c->http_max_connections,
+        .max_connections_per_ip = (int)c->http_max_connections_per_ip,
+        .header_timeout = (int)c->http_header_timeout,
+        .body_min_rate = c->http_body_min_rate,
         .cors_origins = c->cors_origins,
         .database_url = c->database_url,
         .statement_timeout_ms = c->request_statement_timeout_ms,
         .routes = routes,
         .nroutes = nroutes,
+        .config = c,
         .authorize = bearer_authorize,
     };
     /* The user cache, kept right by the listener (auth/principal_listener.h). */

@@ -85,6 +85,27 @@ static const struct config_key keys[] = {
      false, "Seconds an idle connection is kept open."},
     {"HTTP_MAX_CONNECTIONS", CONFIG_INT, "1024", 1, 100000, NULL, OFF(http_max_connections), false,
      "Most simultaneous client connections."},
+    {"HTTP_MAX_CONNECTIONS_PER_IP", CONFIG_INT, "256", 0, 100000, NULL,
+     OFF(http_max_connections_per_ip), false,
+     "Most simultaneous connections from one client address (beyond, new ones are closed at "
+     "once), so that one address cannot take every connection; 0: no limit (behind a reverse "
+     "proxy every client has the proxy's address: set it above the proxy's pool, or 0)."},
+    {"HTTP_HEADER_TIMEOUT", CONFIG_INT, "10", 1, 3600, NULL, OFF(http_header_timeout), false,
+     "Seconds a client has to send a whole request head, counted from the connection (or "
+     "the end of its previous request on a kept-alive connection); past it the connection "
+     "is closed, however steadily bytes trickle in."},
+    {"HTTP_BODY_MIN_RATE", CONFIG_INT, "1024", 0, 1073741824L, NULL, OFF(http_body_min_rate), false,
+     "Least bytes per second a request body must bring, over each 10-second window in which "
+     "sluice waits for it (time spent waiting for sluice itself does not count); slower "
+     "bodies are cut. 0: no limit."},
+    {"MAX_UPLOAD_BYTES", CONFIG_INT, "2147483648", 1024, 1099511627776L, NULL,
+     OFF(max_upload_bytes), false,
+     "Largest body of POST /uploads; it streams to disk (never held in memory); larger "
+     "ones get 413."},
+    {"UPLOAD_DIR", CONFIG_STRING, "uploads", NOLIMIT, OFF(upload_dir), false,
+     "Folder of the uploaded files (POST /uploads); created at start-up when missing."},
+    {"UPLOAD_RETENTION_HOURS", CONFIG_INT, "24", 1, 87600, NULL, OFF(upload_retention_hours), false,
+     "Hours an upload is kept; maintenance.prune deletes older ones (row and file)."},
     {"SHUTDOWN_GRACE_SECONDS", CONFIG_INT, "10", 0, 3600, NULL, OFF(shutdown_grace_seconds), false,
      "On SIGTERM, time given to in-flight requests and jobs."},
     {"LOG_LEVEL", CONFIG_ENUM, "info", 0, 0, log_levels, OFF(log_level), false,
@@ -202,6 +223,15 @@ static const struct config_key keys[] = {
 const struct config_key *config_keys(size_t *count) {
     *count = sizeof keys / sizeof keys[0];
     return keys;
+}
+
+int config_int(const struct config *cfg, const char *name, long *out) {
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (keys[i].type != CONFIG_INT || strcmp(keys[i].name, name) != 0) continue;
+        *out = *(const long *)(const void *)((const char *)cfg + keys[i].offset);
+        return 0;
+    }
+    return -1;
 }
 
 static int set_error(char *err, size_t errlen, const struct config_key *k, const char *value,

@@ -36,6 +36,12 @@ struct config {
     long max_header_bytes;
     long http_connection_timeout;
     long http_max_connections;
+    long http_max_connections_per_ip;
+    long http_header_timeout;
+    long http_body_min_rate;
+    long max_upload_bytes;
+    char *upload_dir;
+    long upload_retention_hours;
     long shutdown_grace_seconds;
     long log_level;  /* enum log_level */
     long log_format; /* enum log_format */
@@ -110,6 +116,10 @@ int config_load(struct config *cfg, config_lookup_fn lookup, void *userdata, cha
 int config_load_env(struct config *cfg, const char *dotenv_path, char *err, size_t errlen);
 
 void config_cleanup(struct config *cfg);
+
+/* The value of the CONFIG_INT key called name (e.g. a stream route's limit key); -1 (and
+ * *out untouched) when no such integer key exists. */
+int config_int(const struct config *cfg, const char *name, long *out);
 
 /* Writes `.env.example` (every key, its comment and its default) to out. */
 void config_write_example(FILE *out);

@@ -20,6 +20,7 @@ static const struct problem_info table[PROBLEM_COUNT_] = {
     [PROBLEM_TOO_MANY_REQUESTS] = {"too-many-requests", 429, "Too Many Requests"},
     [PROBLEM_HEADERS_TOO_LARGE] = {"headers-too-large", 431, "Request headers too large"},
     [PROBLEM_INTERNAL] = {"internal", 500, "Internal Server Error"},
+    [PROBLEM_INSUFFICIENT_STORAGE] = {"insufficient-storage", 507, "Insufficient Storage"},
     [PROBLEM_UNAVAILABLE] = {"unavailable", 503, "Service Unavailable"},
     [PROBLEM_DB_UNAVAILABLE] = {"database-unavailable", 503, "Database unavailable"},
     [PROBLEM_NOT_READY] = {"not-ready", 503, "Not ready"},

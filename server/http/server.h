@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct config;
+
 struct http_server_options {
     const char *host;
     int port;
@@ -22,11 +24,15 @@ struct http_server_options {
     long max_header_bytes;
     int connection_timeout;
     int max_connections;
-    const char *cors_origins; /* comma-separated, "*" for any, "" for none */
+    int max_connections_per_ip; /* 0: no limit */
+    int header_timeout;         /* seconds to send a request head */
+    long body_min_rate;         /* bytes/s a body must bring (0: no limit) */
+    const char *cors_origins;   /* comma-separated, "*" for any, "" for none */
     const char *database_url;
     long statement_timeout_ms; /* of the request workers' statements; 0: none */
     const struct route *routes;
     size_t nroutes;
+    const struct config *config; /* stream routes' limits are looked up by key here */
     /* Checks the caller of a protected route; returns false after setting a 401/403
      * reply. Runs on a request worker (it may use req->db). */
     bool (*authorize)(struct request *req, int required_role);

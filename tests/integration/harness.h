@@ -140,6 +140,10 @@ int raw_connect_port(int port);
 /* Writes all bytes; 0 or -1 (e.g. EPIPE/ECONNRESET). */
 int raw_send(int fd, const void *data, size_t len);
 int raw_send_str(int fd, const char *s);
+/* Sends nchunks chunks of chunk bytes each, all equal to `fill`, in chunked transfer
+ * coding, then the last chunk "0\r\n\r\n". 0, or -1 when the server stopped reading
+ * (closed). */
+int raw_send_chunked(int fd, char fill, size_t chunk, size_t nchunks);
 /* Reads one HTTP/1.1 response (headers + Content-Length body, or until close) within
  * timeout_ms, parsed into out (status, headers, body, json). 0 or -1. */
 int raw_read_response(int fd, int timeout_ms, struct http_response *out);
@@ -188,6 +192,8 @@ char *make_temp_dir(const char *prefix);
 void remove_tree(const char *path);
 /* Writes a whole file; 0 or -1. */
 int write_file(const char *path, const char *data, size_t len);
+/* VmRSS of a process in KiB, or -1. */
+long proc_rss_kib(pid_t pid);
 /* Reads a whole file, malloc'd NUL-terminated, or NULL. */
 char *read_file_all(const char *path, size_t *len);
 

@@ -106,6 +106,17 @@ int write_file(const char *path, const char *data, size_t len) {
     return n == len && rc == 0 ? 0 : -1;
 }
 
+long proc_rss_kib(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    char *s = read_file_all(path, NULL);
+    long kib = -1;
+    const char *p = s ? strstr(s, "VmRSS:") : NULL;
+    if (p) kib = strtol(p + 6, NULL, 10);
+    free(s);
+    return kib;
+}
+
 char *read_file_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

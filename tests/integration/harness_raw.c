@@ -48,6 +48,18 @@ int raw_send(int fd, const void *data, size_t len) {
 
 int raw_send_str(int fd, const char *s) { return raw_send(fd, s, strlen(s)); }
 
+int raw_send_chunked(int fd, char fill, size_t chunk, size_t nchunks) {
+    char *buf = malloc(chunk + 32);
+    if (!buf) return -1;
+    int k = snprintf(buf, 32, "%zx\r\n", chunk);
+    memset(buf + k, fill, chunk);
+    memcpy(buf + k + chunk, "\r\n", 2);
+    int rc = 0;
+    for (size_t i = 0; i < nchunks && rc == 0; i++) rc = raw_send(fd, buf, (size_t)k + chunk + 2);
+    free(buf);
+    return rc == 0 ? raw_send_str(fd, "0\r\n\r\n") : -1;
+}
+
 /* Reads into b until pred says stop, EOF or the deadline. 1: EOF seen, 0: pred, -1. */
 static int read_until(int fd, struct growbuf *b, double deadline, size_t want_total,
                       bool want_headers) {

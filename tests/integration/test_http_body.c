@@ -1,9 +1,10 @@
-/* test_http_body: request body handling of the HTTP core, on POST /users/ (a JSON-body
- * route whose body checks run before authorization): 413 from Content-Length alone
- * (answered before any body byte is sent), 413 for a chunked body past MAX_BODY_BYTES
- * (without buffering it: the server's memory stays flat), 415 for a wrong or missing
- * Content-Type, 400 naming line and column for malformed JSON. The group owns the
- * database and the server; each test closes its sockets. */
+/* test_http_body: request body handling of the HTTP core, on POST /users/ (an admin
+ * JSON-body route): 413 from Content-Length alone and 415 for a wrong or missing
+ * Content-Type (both from the head, before authorization, answered before any body byte
+ * is sent); a caller without a token gets 401 before the body is read; with the admin's
+ * token, 413 for a chunked body past MAX_BODY_BYTES (without buffering it: the server's
+ * memory stays flat) and 400 naming line and column for malformed JSON. The group owns
+ * the database, the server and the admin's token; each test closes its sockets. */
 #include "harness.h"
 
 #include <stdarg.h>
@@ -21,27 +22,24 @@
 
 static struct test_db db;
 static struct sluice_proc *proc;
+static char *admin_auth; /* "Authorization: Bearer <admin token>" */
 
 static int group_setup(void **state) {
     (void)state;
     static const char *const env[] = {"MAX_BODY_BYTES=4096", NULL};
-    return test_server_start(&db, env, &proc);
+    if (test_server_start(&db, env, &proc) != 0) return -1;
+    char *token = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
+    if (!token) return -1;
+    admin_auth = malloc(strlen(token) + 32);
+    sprintf(admin_auth, "Authorization: Bearer %s", token);
+    free(token);
+    return 0;
 }
 
 static int group_teardown(void **state) {
     (void)state;
+    free(admin_auth);
     return test_server_stop(&db, &proc);
-}
-
-static long vm_rss_kib(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-    char *s = read_file_all(path, NULL);
-    long kib = -1;
-    const char *p = s ? strstr(s, "VmRSS:") : NULL;
-    if (p) kib = strtol(p + 6, NULL, 10);
-    free(s);
-    return kib;
 }
 
 static void too_large_by_content_length(void **state) {
@@ -76,31 +74,24 @@ static void too_large_by_content_length(void **state) {
 
 static void too_large_chunked(void **state) {
     (void)state;
-    long rss_before = vm_rss_kib(sluice_pid(proc));
+    long rss_before = proc_rss_kib(sluice_pid(proc));
     int fd = raw_connect(proc);
     assert_true(fd >= 0);
-    assert_int_equal(raw_send_str(fd, "POST /users/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                      "Content-Type: application/json\r\n"
-                                      "Transfer-Encoding: chunked\r\n\r\n"),
-                     0);
+    char head[2048];
+    snprintf(head, sizeof head,
+             "POST /users/ HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n"
+             "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+             admin_auth);
+    assert_int_equal(raw_send_str(fd, head), 0);
     /* 32 MiB in 64 KiB chunks, far beyond MAX_BODY_BYTES. */
-    enum { CHUNK = 65536, CHUNKS = 512 };
-    char *chunk = malloc(CHUNK + 32);
-    int k = snprintf(chunk, 32, "%x\r\n", CHUNK);
-    memset(chunk + k, 'a', CHUNK);
-    memcpy(chunk + k + CHUNK, "\r\n", 2);
-    bool sent_all = true;
-    for (int i = 0; i < CHUNKS && sent_all; i++)
-        sent_all = raw_send(fd, chunk, (size_t)k + CHUNK + 2) == 0;
-    if (sent_all) raw_send_str(fd, "0\r\n\r\n");
-    free(chunk);
+    (void)raw_send_chunked(fd, 'a', 65536, 512);
     struct http_response r;
     assert_int_equal(raw_read_response(fd, 10000, &r), 0);
     assert_problem(&r, 413, "payload-too-large");
     http_record("POST", "/users/", r.status, http_header(&r, "Content-Type"), r.body, r.len);
     http_response_cleanup(&r);
     close(fd);
-    long rss_after = vm_rss_kib(sluice_pid(proc));
+    long rss_after = proc_rss_kib(sluice_pid(proc));
     assert_true(rss_before > 0 && rss_after > 0);
     if (rss_after - rss_before > 16 * 1024)
         fail_msg("server RSS grew by %ld KiB while a 32 MiB body was refused",
@@ -145,7 +136,7 @@ static void unsupported_media_type(void **state) {
 
 static void malformed_json(void **state) {
     (void)state;
-    static const char *const hdr[] = {"Content-Type: application/json", NULL};
+    const char *const hdr[] = {"Content-Type: application/json", admin_auth, NULL};
     static const char body[] = "{\n  \"username\": \"x\",\n  \"role\": \n}";
     struct http_response r;
     assert_int_equal(http_do(proc, "POST", "/users/", hdr, body, sizeof body - 1, &r), 0);
@@ -173,25 +164,34 @@ static void malformed_json(void **state) {
     http_response_cleanup(&r);
 }
 
-static void well_formed_reaches_authorization(void **state) {
+static void unauthorized_before_body(void **state) {
     (void)state;
-    /* A valid body passes every body check and meets the route's role: 401 without a
-     * token. This is what makes the statuses above specific to the body. */
+    /* Without a token: 401 from the head alone, for a valid body or a malformed one (it
+     * is never read), and the connection is closed after the answer. */
     static const char *const hdr[] = {"Content-Type: application/json", NULL};
     static const char body[] = "{\"username\": \"someone\"}";
     struct http_response r;
     assert_int_equal(http_do(proc, "POST", "/users/", hdr, body, sizeof body - 1, &r), 0);
     assert_problem(&r, 401, "unauthorized");
     http_response_cleanup(&r);
+    int fd = raw_connect(proc);
+    assert_true(fd >= 0);
+    assert_int_equal(raw_send_str(fd, "POST /users/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Content-Type: application/json\r\n"
+                                      "Content-Length: 4000\r\n\r\n"),
+                     0);
+    assert_int_equal(raw_read_response(fd, 3000, &r), 0);
+    assert_problem(&r, 401, "unauthorized");
+    http_record("POST", "/users/", r.status, http_header(&r, "Content-Type"), r.body, r.len);
+    http_response_cleanup(&r);
+    close(fd);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(too_large_by_content_length),
-        cmocka_unit_test(too_large_chunked),
-        cmocka_unit_test(unsupported_media_type),
-        cmocka_unit_test(malformed_json),
-        cmocka_unit_test(well_formed_reaches_authorization),
+        cmocka_unit_test(too_large_by_content_length), cmocka_unit_test(too_large_chunked),
+        cmocka_unit_test(unsupported_media_type),      cmocka_unit_test(malformed_json),
+        cmocka_unit_test(unauthorized_before_body),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

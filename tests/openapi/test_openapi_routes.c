@@ -103,7 +103,7 @@ static void check_route(struct check *c, const struct route *r) {
     if (r->role > ROLE_VIEWER && !has_response(op, "403"))
         mismatch(c, "%s: role %s but no 403 response documented", where, role_name(r->role));
 
-    bool body = r->flags & (ROUTE_JSON_BODY | ROUTE_FORM_BODY | ROUTE_RAW_BODY);
+    bool body = r->flags & ROUTE_BODY_KINDS;
     bool doc_body = json_object_get(op, "requestBody") != NULL;
     if (body && !doc_body) mismatch(c, "%s: the route reads a body but no requestBody", where);
     if (!body && doc_body)
@@ -121,6 +121,8 @@ static void check_route(struct check *c, const struct route *r) {
         mismatch(c, "%s: checks the Content-Type but no 415 response documented", where);
     if ((r->flags & ROUTE_JSON_BODY) && !has_response(op, "400"))
         mismatch(c, "%s: parses JSON but no 400 (invalid-json) response documented", where);
+    if ((r->flags & ROUTE_STREAM_BODY) && !has_response(op, "507"))
+        mismatch(c, "%s: streams its body to disk but no 507 (disk full) documented", where);
     if (!(r->flags & ROUTE_INLINE) && !has_response(op, "503"))
         mismatch(c, "%s: runs on the request pool but no 503 (unavailable) documented", where);
 }

@@ -17,7 +17,7 @@
 // ajv + ajv-formats, $refs into components resolved). Answers given by the router
 // before any operation runs are checked against the catalogue in components/responses
 // (openapi/openapi.yaml): a path matching no template must be NotFound (or UriTooLong,
-// HeadersTooLarge); a method the path lacks must be MethodNotAllowed; OPTIONS on a
+// HeadersTooLarge, BadRequest — these three may answer any request, documented or not); a method the path lacks must be MethodNotAllowed; OPTIONS on a
 // known path must be 204 without a body. HEAD responses have no body: only the status
 // and media type are checked.
 //
@@ -30,7 +30,9 @@ import addFormats from 'ajv-formats';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 // Router-level answers (server/http/server.c, on_headers) → component response names.
-const ROUTER_ANY_PATH = { 414: 'UriTooLong', 431: 'HeadersTooLarge' };
+// 400: a NUL byte in the path, query or a header value, or two Authorization headers,
+// refused before routing (on every path, documented by the operation or not).
+const ROUTER_ANY_PATH = { 400: 'BadRequest', 414: 'UriTooLong', 431: 'HeadersTooLarge' };
 const ROUTER_UNKNOWN_PATH = { 404: 'NotFound', ...ROUTER_ANY_PATH };
 const ROUTER_WRONG_METHOD = { 405: 'MethodNotAllowed', ...ROUTER_ANY_PATH };
 
@@ -188,6 +190,7 @@ function documentedResponse(doc, rec) {
   const responses = op.responses ?? {};
   const key = [status, `${status[0]}XX`, `${status[0]}xx`, 'default'].find((k) => k in responses);
   if (!key) {
+    if (ROUTER_ANY_PATH[status]) return component(ROUTER_ANY_PATH[status]);
     return { error: `${method} ${template} has no ${status} response documented` };
   }
   return { where: `${lookup.toUpperCase()} ${template} → ${key}`, response: deref(doc, responses[key]) };

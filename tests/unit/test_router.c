@@ -13,18 +13,18 @@
 #include <cmocka.h>
 
 static const struct route table[] = {
-    {"GET", "/", NULL, ROLE_PUBLIC, ROUTE_INLINE},
-    {"GET", "/healthz", NULL, ROLE_PUBLIC, ROUTE_INLINE},
-    {"GET", "/centres", NULL, ROLE_VIEWER, 0},
-    {"POST", "/centres", NULL, ROLE_ADMIN, ROUTE_JSON_BODY},
-    {"GET", "/centres/{code}", NULL, ROLE_VIEWER, 0},
-    {"PUT", "/centres/{code}", NULL, ROLE_ADMIN, ROUTE_JSON_BODY},
-    {"DELETE", "/centres/{code}", NULL, ROLE_ADMIN, 0},
-    {"GET", "/centres/{code}/sessions/{id}", NULL, ROLE_VIEWER, 0},
-    {"GET", "/docs/openapi", NULL, ROLE_PUBLIC, ROUTE_INLINE},
-    {"GET", "/docs/{asset}", NULL, ROLE_PUBLIC, ROUTE_INLINE},
-    {"POST", "/p/{a}/{b}/{c}/{d}", NULL, ROLE_PUBLIC, 0},
-    {"POST", "/q/{a}/{b}/{c}/{d}/{e}", NULL, ROLE_PUBLIC, 0},
+    {"GET", "/", NULL, ROLE_PUBLIC, ROUTE_INLINE, NULL},
+    {"GET", "/healthz", NULL, ROLE_PUBLIC, ROUTE_INLINE, NULL},
+    {"GET", "/centres", NULL, ROLE_VIEWER, 0, NULL},
+    {"POST", "/centres", NULL, ROLE_ADMIN, ROUTE_JSON_BODY, NULL},
+    {"GET", "/centres/{code}", NULL, ROLE_VIEWER, 0, NULL},
+    {"PUT", "/centres/{code}", NULL, ROLE_ADMIN, ROUTE_JSON_BODY, NULL},
+    {"DELETE", "/centres/{code}", NULL, ROLE_ADMIN, 0, NULL},
+    {"GET", "/centres/{code}/sessions/{id}", NULL, ROLE_VIEWER, 0, NULL},
+    {"GET", "/docs/openapi", NULL, ROLE_PUBLIC, ROUTE_INLINE, NULL},
+    {"GET", "/docs/{asset}", NULL, ROLE_PUBLIC, ROUTE_INLINE, NULL},
+    {"POST", "/p/{a}/{b}/{c}/{d}", NULL, ROLE_PUBLIC, 0, NULL},
+    {"POST", "/q/{a}/{b}/{c}/{d}/{e}", NULL, ROLE_PUBLIC, 0, NULL},
 };
 #define NROUTES (sizeof table / sizeof table[0])
 

@@ -1,7 +1,8 @@
 /* maintenance_prune: the maintenance.prune kind — deletes finished jobs (and their
  * events) older than JOB_RETENTION_DAYS, audit_log entries older than
  * AUDIT_RETENTION_DAYS and login_failures rows older than LOGIN_WINDOW_SECONDS (they no
- * longer count), in batches of batch_size rows (one short transaction each), reporting
+ * longer count) and uploads past their expires_at (UPLOAD_RETENTION_HOURS; row, then
+ * file), in batches of batch_size rows (one short transaction each), reporting
  * progress (rows) and counts, stopping between batches when cancelled. The cut-offs
  * are fixed once at the start so that the total stays true while it runs. Scheduled
  * daily by default (SCHEDULES: maintenance.prune=0 3 * * *). The audit and login
@@ -14,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "uploads/upload_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,14 +30,15 @@ static const struct job_arg prune_args[] = {
 static struct db_stmt q_cutoffs =
     DB_STMT("SELECT (now() - make_interval(days => $1::int))::text,"
             "       (now() - make_interval(days => $2::int))::text,"
-            "       (clock_timestamp() - make_interval(secs => $3::int))::text");
+            "       (clock_timestamp() - make_interval(secs => $3::int))::text, now()::text");
 
 static struct db_stmt q_count =
     DB_STMT("SELECT (SELECT count(*) FROM jobs WHERE finished_at < $1::timestamptz),"
             "       (SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id"
             "         WHERE j.finished_at < $1::timestamptz),"
             "       (SELECT count(*) FROM audit_log WHERE at < $2::timestamptz),"
-            "       (SELECT count(*) FROM login_failures WHERE at < $3::timestamptz)");
+            "       (SELECT count(*) FROM login_failures WHERE at < $3::timestamptz),"
+            "       (SELECT count(*) FROM uploads WHERE expires_at < $4::timestamptz)");
 
 /* One batch of jobs: (rows deleted, events deleted with them). */
 static struct db_stmt q_jobs =
@@ -70,6 +73,13 @@ static int purge_audit(struct db *db, const char *before, long batch, long *rows
 static int purge_logins(struct db *db, const char *before, long batch, long *rows, long *extra) {
     *extra = 0;
     return login_limit_purge(db, before, batch, rows);
+}
+
+static const struct config *prune_config; /* for purge_uploads; set by prune_run */
+
+static int purge_uploads(struct db *db, const char *before, long batch, long *rows, long *extra) {
+    *extra = 0;
+    return upload_store_purge(db, prune_config, before, batch, rows);
 }
 
 struct prune_state {
@@ -118,58 +128,66 @@ static enum job_outcome prune_run(struct job_ctx *ctx, const json_t *args) {
         job_set_error(ctx, "cut-offs: %s", db_last_error(db));
         return JOB_RETRY;
     }
-    char jobs_cut[64], audit_cut[64], login_cut[64];
+    char jobs_cut[64], audit_cut[64], login_cut[64], upload_cut[64];
     snprintf(jobs_cut, sizeof jobs_cut, "%s", PQgetvalue(r, 0, 0));
     snprintf(audit_cut, sizeof audit_cut, "%s", PQgetvalue(r, 0, 1));
     snprintf(login_cut, sizeof login_cut, "%s", PQgetvalue(r, 0, 2));
+    snprintf(upload_cut, sizeof upload_cut, "%s", PQgetvalue(r, 0, 3));
     PQclear(r);
 
-    const char *kv[] = {jobs_cut, audit_cut, login_cut};
-    r = db_exec(db, &q_count, 3, kv);
+    const char *kv[] = {jobs_cut, audit_cut, login_cut, upload_cut};
+    r = db_exec(db, &q_count, 4, kv);
     if (!r) {
         job_set_error(ctx, "counting: %s", db_last_error(db));
         return JOB_RETRY;
     }
-    int64_t counts[4];
-    for (int i = 0; i < 4; i++) counts[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
+    int64_t counts[5];
+    for (int i = 0; i < 5; i++) counts[i] = strtoll(PQgetvalue(r, 0, i), NULL, 10);
     PQclear(r);
-    struct prune_state st = {.ctx = ctx, .total = counts[0] + counts[1] + counts[2] + counts[3]};
+    struct prune_state st = {.ctx = ctx,
+                             .total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4]};
     job_progress(ctx, 0, st.total, "rows");
     job_event(ctx, LOG_INFO,
               "%s: %lld finished jobs (%lld events) before %s, %lld audit entries before %s, "
-              "%lld login failures before %s",
+              "%lld login failures before %s, %lld expired uploads",
               dry_run ? "would delete" : "deleting", (long long)counts[0], (long long)counts[1],
-              jobs_cut, (long long)counts[2], audit_cut, (long long)counts[3], login_cut);
+              jobs_cut, (long long)counts[2], audit_cut, (long long)counts[3], login_cut,
+              (long long)counts[4]);
     if (dry_run) {
         job_progress(ctx, st.total, st.total, "rows");
         job_count(ctx, 0, st.total, 0);
-        job_set_result(ctx, json_pack("{s:b,s:I,s:I,s:I,s:I}", "dry_run", 1, "jobs",
+        job_set_result(ctx, json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "dry_run", 1, "jobs",
                                       (json_int_t)counts[0], "job_events", (json_int_t)counts[1],
                                       "audit_log", (json_int_t)counts[2], "login_failures",
-                                      (json_int_t)counts[3]));
+                                      (json_int_t)counts[3], "uploads", (json_int_t)counts[4]));
         return JOB_SUCCEEDED;
     }
 
-    int64_t jobs = 0, events = 0, audit = 0, logins = 0, none = 0;
+    int64_t jobs = 0, events = 0, audit = 0, logins = 0, uploads = 0, none = 0;
+    prune_config = c;
     int rc = batches(&st, purge_jobs, jobs_cut, batch_size, "jobs", &jobs, &events);
     if (rc == 0)
         rc = batches(&st, purge_audit, audit_cut, batch_size, "audit entries", &audit, &none);
     if (rc == 0)
         rc = batches(&st, purge_logins, login_cut, batch_size, "login failures", &logins, &none);
-    job_set_result(ctx, json_pack("{s:b,s:I,s:I,s:I,s:I}", "dry_run", 0, "jobs", (json_int_t)jobs,
-                                  "job_events", (json_int_t)events, "audit_log", (json_int_t)audit,
-                                  "login_failures", (json_int_t)logins));
+    if (rc == 0)
+        rc = batches(&st, purge_uploads, upload_cut, batch_size, "uploads", &uploads, &none);
+    job_set_result(ctx,
+                   json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "dry_run", 0, "jobs", (json_int_t)jobs,
+                             "job_events", (json_int_t)events, "audit_log", (json_int_t)audit,
+                             "login_failures", (json_int_t)logins, "uploads", (json_int_t)uploads));
     if (rc < 0) return JOB_RETRY;
     job_event(ctx, rc ? LOG_WARN : LOG_INFO,
-              "%s: %lld jobs, %lld events, %lld audit entries, %lld login failures deleted",
+              "%s: %lld jobs, %lld events, %lld audit entries, %lld login failures, %lld uploads "
+              "deleted",
               rc ? "cancelled" : "done", (long long)jobs, (long long)events, (long long)audit,
-              (long long)logins);
+              (long long)logins, (long long)uploads);
     return rc ? JOB_CANCELLED : JOB_SUCCEEDED;
 }
 
 const struct job_kind job_kind_maintenance_prune = {
     .name = "maintenance.prune",
-    .summary = "delete old finished jobs, audit entries and login failures",
+    .summary = "delete old finished jobs, audit entries, login failures and expired uploads",
     .args = prune_args,
     .run = prune_run,
     .max_attempts = 3,
