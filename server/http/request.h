@@ -1,5 +1,5 @@
 /* request: the one context of an HTTP request, created on libmicrohttpd's first
- * callback and freed in its completion callback (http/daemon.c). Everything in it is
+ * callback and freed in its completion callback (http/server.c). Everything in it is
  * owned by it. Handlers read the request through the getters below (all returned
  * pointers are borrowed from the request) and answer through http/reply.h. */
 #ifndef SLUICE_REQUEST_H
@@ -81,7 +81,7 @@ struct request {
 
     /* The answer, built by the handler (any thread), sent by the event thread. */
     struct reply reply;
-    int state; /* private to http/daemon.c */
+    int state; /* private to http/server.c */
 };
 
 /* Path parameter by name, or NULL. */

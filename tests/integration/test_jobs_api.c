@@ -1,5 +1,5 @@
 /* test_jobs_api: the job system through the API of one real server (JOB_TEST_KINDS=true):
- * POST /jobs refusing bad kinds and arguments with 400 naming the field (and creating
+ * POST /jobs refusing bad kinds and arguments with 422 naming the field (and creating
  * nothing), 401/403 by role; an enqueued job followed to its end (progress, counters,
  * result, events); GET /jobs filters and keyset pages; dedupe keys; cancellation of
  * queued and running jobs; retries with exponential backoff, failure after
@@ -45,12 +45,13 @@ static long call(const char *method, const char *path, const char *token, const 
     return r->status;
 }
 
-/* POST /jobs json → 400 naming field; no job is created. */
+/* POST /jobs json → 422 naming field (as every body, api/body_fields.h); no job is
+ * created. */
 static void expect_refused(const char *json, const char *field) {
     long before = db_long(db.url, "SELECT count(*) FROM jobs");
     struct http_response r;
     call("POST", "/jobs", admin, json, &r);
-    assert_problem(&r, 400, "bad-request");
+    assert_problem(&r, 422, "validation");
     const char *got = json_string_value(json_object_get(r.json, "field"));
     if (!got || strcmp(got, field) != 0)
         fail_msg("%s: field %s, expected %s (%s)", json, got ? got : "(none)", field, r.body);
@@ -262,6 +263,22 @@ static void cancel_queued(void **state) {
     cancel(id, &r);
     assert_problem(&r, 409, "conflict");
     assert_string_equal(json_string_value(json_object_get(r.json, "job_status")), "cancelled");
+    http_response_cleanup(&r);
+
+    /* The cancellation is an event of the job; times to the second in UTC, as every
+     * resource's. */
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%ld/events?limit=10", id);
+    assert_int_equal(call("GET", path, viewer, NULL, &r), 200);
+    json_t *events = json_object_get(r.json, "items");
+    assert_true(json_array_size(events) >= 1);
+    json_t *first = json_array_get(events, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(first, "message")), "cancelled"));
+    const char *at = json_string_value(json_object_get(first, "at"));
+    assert_non_null(at);
+    assert_int_equal(strlen(at), 20); /* 2025-01-31T03:00:00Z */
+    assert_int_equal(at[19], 'Z');
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
     http_response_cleanup(&r);
 }
 
