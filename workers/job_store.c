@@ -84,7 +84,7 @@ int job_store_get(struct db *db, int64_t id, int nevents, char **json) {
         json_decref(doc);
         if (!*json) {
             PQclear(r);
-            snprintf(db->error, sizeof db->error, "out of memory");
+            db_set_error(db, "out of memory");
             return -1;
         }
     }

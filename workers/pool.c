@@ -279,8 +279,7 @@ static void after_settle(struct worker *w, struct db *db, struct pending *pd,
 static void *worker_main(void *arg) {
     struct worker *w = arg;
     struct job_pool *p = w->pool;
-    struct db db;
-    db_init(&db, p->url);
+    struct db *db = db_new(p->url);
     struct pending pd = {0};
     int failures = 0;
     for (;;) {
@@ -289,18 +288,18 @@ static void *worker_main(void *arg) {
         struct queue_job job;
         struct queue_settled st;
         bool got = false;
-        if (queue_settle_claim(&db, w->owner, p->lease, p->kinds, pd.active ? &pd.s : NULL, &st,
+        if (queue_settle_claim(db, w->owner, p->lease, p->kinds, pd.active ? &pd.s : NULL, &st,
                                claim, &job, &got) != 0) {
             if (failures++ % 30 == 0)
                 log_event(LOG_WARN, "job worker: database error", "worker", w->owner, "error",
-                          db_last_error(&db), (char *)NULL);
+                          db_last_error(db), (char *)NULL);
             if (!claim && failures > 5) break; /* stopping: the lease will expire */
             wait_for_work(p, 1.0);
             continue;
         }
         failures = 0;
         if (pd.active) {
-            after_settle(w, &db, &pd, &st);
+            after_settle(w, db, &pd, &st);
             pending_clear(&pd);
         }
         if (!got) {
@@ -308,16 +307,16 @@ static void *worker_main(void *arg) {
             double secs = p->poll;
             bool none = true;
             double due = 0;
-            if (queue_next_due(&db, p->kinds, &due, &none) == 0 && !none)
+            if (queue_next_due(db, p->kinds, &due, &none) == 0 && !none)
                 secs = due < 0.02 ? 0.02 : (due < secs ? due : secs);
             wait_for_work(p, secs);
             continue;
         }
         wake_workers(p, 1); /* there may be more: let an idle worker look */
-        run_job(w, &db, &job, &pd);
+        run_job(w, db, &job, &pd);
         queue_job_cleanup(&job);
     }
-    db_cleanup(&db);
+    db_free(db);
     pthread_mutex_lock(&p->mu);
     w->exited = true;
     pthread_cond_broadcast(&p->exited);
@@ -337,19 +336,18 @@ static void cancel_running(struct job_pool *p, int64_t id) {
 
 static void *listener_main(void *arg) {
     struct job_pool *p = arg;
-    struct db db;
-    db_init(&db, p->url);
+    struct db *db = db_new(p->url);
     PGconn *listening = NULL;
     while (!atomic_load(&p->halt)) {
-        PGconn *c = db_conn(&db);
+        PGconn *c = db_conn(db);
         if (!c) {
             listening = NULL;
             nap(p, 1.0);
             continue;
         }
         if (c != listening) {
-            PGresult *r = db_exec_sql(&db, "LISTEN sluice_jobs", 0, NULL);
-            PGresult *r2 = r ? db_exec_sql(&db, "LISTEN sluice_cancel", 0, NULL) : NULL;
+            PGresult *r = db_exec_sql(db, "LISTEN sluice_jobs", 0, NULL);
+            PGresult *r2 = r ? db_exec_sql(db, "LISTEN sluice_cancel", 0, NULL) : NULL;
             PQclear(r);
             PQclear(r2);
             if (!r2) {
@@ -365,8 +363,7 @@ static void *listener_main(void *arg) {
         if (n <= 0) continue;
         if (!PQconsumeInput(c)) {
             listening = NULL; /* broken: db_conn reconnects */
-            PQfinish(db.conn);
-            db.conn = NULL;
+            db_disconnect(db);
             continue;
         }
         unsigned jobs = 0;
@@ -380,7 +377,7 @@ static void *listener_main(void *arg) {
         }
         if (jobs) wake_workers(p, jobs);
     }
-    db_cleanup(&db);
+    db_free(db);
     return NULL;
 }
 
@@ -420,27 +417,26 @@ static void keep_one(struct job_pool *p, struct worker *w, struct db *db, double
 
 static void *keeper_main(void *arg) {
     struct job_pool *p = arg;
-    struct db db;
-    db_init(&db, p->url);
+    struct db *db = db_new(p->url);
     double tick = p->lease / 3.0 < 1.0 ? p->lease / 3.0 : 1.0;
     double reap_every = p->lease / 2.0 < 2.0 ? p->lease / 2.0 : 2.0, next_reap = 0;
     while (!atomic_load(&p->halt)) {
         double now = mono();
-        for (int i = 0; i < p->nworkers; i++) keep_one(p, &p->workers[i], &db, now);
+        for (int i = 0; i < p->nworkers; i++) keep_one(p, &p->workers[i], db, now);
         if (now >= next_reap && !atomic_load(&p->stopping)) {
             bool analyzed;
-            if (queue_analyze_if_stale(&db, &analyzed) == 0 && analyzed)
+            if (queue_analyze_if_stale(db, &analyzed) == 0 && analyzed)
                 log_event(LOG_DEBUG, "jobs table analyzed (it grew since its statistics)",
                           (char *)NULL);
             int reaped = 0;
-            if (queue_reap(&db, 100, &reaped) == 0 && reaped > 0)
+            if (queue_reap(db, 100, &reaped) == 0 && reaped > 0)
                 next_reap = now; /* more may be waiting */
             else
                 next_reap = now + reap_every;
         }
         nap(p, tick);
     }
-    db_cleanup(&db);
+    db_free(db);
     return NULL;
 }
 
@@ -552,8 +548,7 @@ static int wait_workers(struct job_pool *p, double until) {
 
 /* Releases the job of each worker still running it, from a connection of our own. */
 static void release_stuck(struct job_pool *p) {
-    struct db db;
-    db_init(&db, p->url);
+    struct db *db = db_new(p->url);
     for (int i = 0; i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         pthread_mutex_lock(&p->mu);
@@ -567,19 +562,18 @@ static void release_stuck(struct job_pool *p) {
         if (!has) continue;
         struct queue_settled st;
         bool got;
-        if (queue_settle_claim(&db, w->owner, p->lease, p->kinds, &s, &st, false, NULL, &got) ==
-                0 &&
+        if (queue_settle_claim(db, w->owner, p->lease, p->kinds, &s, &st, false, NULL, &got) == 0 &&
             st.applied) {
             char id[24];
             snprintf(id, sizeof id, "%lld", (long long)s.id);
             log_event(LOG_WARN, "job still running after the grace period: released", "job", id,
                       "owner", w->owner, (char *)NULL);
-            queue_add_event(&db, s.id, NULL, 0, LOG_WARN,
+            queue_add_event(db, s.id, NULL, 0, LOG_WARN,
                             "still running when the shutdown grace period ended: released "
                             "for another worker (the attempt does not count)");
         }
     }
-    db_cleanup(&db);
+    db_free(db);
 }
 
 void job_pool_stop(struct job_pool *p, double grace_seconds) {

@@ -55,7 +55,7 @@ int queue_enqueue(struct db *db, const struct queue_new *j, int64_t *id, bool *e
             return 0;
         }
     }
-    snprintf(db->error, sizeof db->error, "dedupe key %s: the holder kept changing", j->dedupe_key);
+    db_set_error(db, "dedupe key %s: the holder kept changing", j->dedupe_key);
     return -1;
 }
 

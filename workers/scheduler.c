@@ -145,20 +145,19 @@ time_t scheduler_pass(struct db *db, time_t now) {
 
 static void *scheduler_main(void *arg) {
     struct scheduler *s = arg;
-    struct db db;
-    db_init(&db, s->url);
+    struct db *db = db_new(s->url);
     bool synced = false;
     int failures = 0;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         pthread_mutex_unlock(&s->mu);
         double pause = s->max_sleep;
-        if (!synced) synced = scheduler_sync_config(&db, &s->specs) == 0;
+        if (!synced) synced = scheduler_sync_config(db, &s->specs) == 0;
         time_t now = time(NULL);
-        time_t next = synced ? scheduler_pass(&db, now) : -1;
+        time_t next = synced ? scheduler_pass(db, now) : -1;
         if (next == (time_t)-1) {
             if (failures++ % 20 == 0)
-                log_event(LOG_WARN, "scheduler: database error", "error", db_last_error(&db),
+                log_event(LOG_WARN, "scheduler: database error", "error", db_last_error(db),
                           (char *)NULL);
         } else {
             failures = 0;
@@ -177,7 +176,7 @@ static void *scheduler_main(void *arg) {
         }
     }
     pthread_mutex_unlock(&s->mu);
-    db_cleanup(&db);
+    db_free(db);
     return NULL;
 }
 

@@ -29,12 +29,17 @@ shopt -s inherit_errexit
 SLUICE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-# Default ports, away from the system servers' 5432 / 3306 (the environment
-# may override them).
-: "${SLUICE_RUN_PG_PORT:=55432}"
-: "${SLUICE_RUN_MYSQL_PORT:=53306}"
-: "${SLUICE_TEST_PG_PORT:=55433}"
-: "${SLUICE_TEST_MYSQL_PORT:=53307}"
+# Default ports, away from the system servers' 5432 / 3306 and below Linux's
+# ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default): a port
+# inside it can be taken as the source port of some outgoing connection (even one
+# of sluice's own connects to the stopped server, which then connects to itself)
+# and the database cannot start again until that connection ends. The
+# environment may override them; pg_start/mariadb_start warn about a port in the
+# ephemeral range that is not reserved (net.ipv4.ip_local_reserved_ports).
+: "${SLUICE_RUN_PG_PORT:=25432}"
+: "${SLUICE_RUN_MYSQL_PORT:=23306}"
+: "${SLUICE_TEST_PG_PORT:=25433}"
+: "${SLUICE_TEST_MYSQL_PORT:=23307}"
 
 # shellcheck disable=SC2034  # read by the scripts that source this file
 SLUICE_STARTED=0
@@ -224,6 +229,25 @@ inst_sock_dir() {
   printf '%s\n' "$run"
 }
 
+# warn_ephemeral_port PORT: warn when PORT lies in the kernel's ephemeral range
+# and is not reserved (see the default ports above).
+warn_ephemeral_port() {
+  local port="$1" lo hi reserved range
+  read -r lo hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  ((port >= lo && port <= hi)) || return 0
+  reserved="$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)"
+  for range in ${reserved//,/ }; do
+    if [[ $range == *-* ]]; then
+      ((port >= ${range%-*} && port <= ${range#*-})) && return 0
+    elif [[ -n $range ]]; then
+      ((port == range)) && return 0
+    fi
+  done
+  log "warning: port $port is in the ephemeral range $lo-$hi: an outgoing connection may" \
+    "take it while the server is stopped (choose a port below $lo, or reserve it in" \
+    "net.ipv4.ip_local_reserved_ports)"
+}
+
 # ---------------------------------------------------------------------------
 # PostgreSQL
 # ---------------------------------------------------------------------------
@@ -280,6 +304,7 @@ pg_start() {
   parent="$(inst_parent "$dir")"; run="$(inst_run "$dir")"; sock="$(inst_sock_dir "$dir")"
   logf="$(inst_log "$dir")"; secrets="$(inst_secrets "$dir")"; bin="$(pg_bin)"
   SLUICE_STARTED=0
+  warn_ephemeral_port "$port"
 
   mkdir -p -- "$parent" "$parent/log"
   chmod 755 -- "$parent" "$parent/log"
@@ -400,6 +425,7 @@ mariadb_start() {
   secrets="$(inst_secrets "$dir")"; cnf="$(mdb_cnf "$dir")"; client="$(mdb_client "$dir")"
   pidf="$(mdb_pid "$dir")"; sock="$(mdb_sock "$dir")"
   SLUICE_STARTED=0
+  warn_ephemeral_port "$port"
 
   mkdir -p -- "$parent" "$parent/log"
   chmod 755 -- "$parent" "$parent/log"

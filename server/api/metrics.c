@@ -30,6 +30,20 @@ void api_metrics(struct request *req) {
                    "sluice_db_connections{state=\"up\"} %ld\n"
                    "sluice_db_connections{state=\"down\"} %ld\n",
                    up, down);
+    long attempts, failures, skipped;
+    db_connect_counts(&attempts, &failures, &skipped);
+    textbuf_printf(&out,
+                   "# HELP sluice_db_connect_attempts_total PostgreSQL connection attempts.\n"
+                   "# TYPE sluice_db_connect_attempts_total counter\n"
+                   "sluice_db_connect_attempts_total %ld\n"
+                   "# HELP sluice_db_connect_failures_total PostgreSQL connection attempts that "
+                   "failed.\n# TYPE sluice_db_connect_failures_total counter\n"
+                   "sluice_db_connect_failures_total %ld\n"
+                   "# HELP sluice_db_connect_deferred_total Connections wanted while the database "
+                   "was down and not attempted (backoff: DB_RECONNECT_MIN_MS..MAX_MS).\n"
+                   "# TYPE sluice_db_connect_deferred_total counter\n"
+                   "sluice_db_connect_deferred_total %ld\n",
+                   attempts, failures, skipped);
     long batches, taken, given_back;
     request_pool_counts(&batches, &taken, &given_back);
     textbuf_printf(&out,

@@ -372,22 +372,21 @@ int cmd_jobs(int argc, char **argv) {
         config_cleanup(c);
         return do_kinds();
     }
-    struct db db;
-    db_init(&db, c->database_url);
+    struct db *db = db_new(c->database_url);
     int rc;
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice jobs: database unreachable: %s\n", db_last_error(&db));
+    if (!db_conn(db)) {
+        fprintf(stderr, "sluice jobs: database unreachable: %s\n", db_last_error(db));
         rc = 1;
     } else if (strcmp(action, "enqueue") == 0) {
-        rc = do_enqueue(&db, argc - 1, argv + 1);
+        rc = do_enqueue(db, argc - 1, argv + 1);
     } else if (strcmp(action, "list") == 0) {
-        rc = do_list(&db, argc - 1, argv + 1);
+        rc = do_list(db, argc - 1, argv + 1);
     } else if (strcmp(action, "show") == 0) {
-        rc = do_show(&db, argc - 1, argv + 1);
+        rc = do_show(db, argc - 1, argv + 1);
     } else {
-        rc = do_cancel(&db, argc - 1, argv + 1);
+        rc = do_cancel(db, argc - 1, argv + 1);
     }
-    db_cleanup(&db);
+    db_free(db);
     config_cleanup(c);
     return rc;
 }

@@ -106,8 +106,7 @@ int jobs_cli_run(int argc, char **argv) {
     f.args = json_object();
     f.kind = jobs_cli_kind(argv[1]);
     double interval = 5;
-    struct db db;
-    db_init(&db, c->database_url);
+    struct db *db = db_new(c->database_url);
     if (!f.kind) goto out;
     for (int i = 2; i < argc; i++) {
         int used = jobs_cli_arg_option(f.kind, argc, argv, &i, f.args);
@@ -131,12 +130,12 @@ int jobs_cli_run(int argc, char **argv) {
         fprintf(stderr, "sluice jobs run: %s %s\n", je.field, je.message);
         goto out;
     }
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice jobs run: database unreachable: %s\n", db_last_error(&db));
+    if (!db_conn(db)) {
+        fprintf(stderr, "sluice jobs run: database unreachable: %s\n", db_last_error(db));
         rc = 1;
         goto out;
     }
-    job_ctx_init(&f.ctx, f.kind, &db, c, 0, 1);
+    job_ctx_init(&f.ctx, f.kind, db, c, 0, 1);
     f.ctx.on_event = on_event;
     f.ctx.owner = &f;
     f.tty = isatty(STDERR_FILENO);
@@ -201,7 +200,7 @@ int jobs_cli_run(int argc, char **argv) {
     pthread_mutex_destroy(&f.out);
 out:
     json_decref(f.args);
-    db_cleanup(&db);
+    db_free(db);
     config_cleanup(c);
     return rc;
 }

@@ -32,13 +32,12 @@ int cmd_migrate(int argc, char **argv) {
         config_cleanup(&a->config);
         return 1;
     }
-    struct db db;
-    db_init(&db, a->config.database_url);
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice migrate: database unreachable: %s\n", db_last_error(&db));
+    struct db *db = db_new(a->config.database_url);
+    if (!db_conn(db)) {
+        fprintf(stderr, "sluice migrate: database unreachable: %s\n", db_last_error(db));
         rc = 1;
     } else if (status_only) {
-        int pending = migrate_status(&db, &a->migrations, stdout, err, sizeof err);
+        int pending = migrate_status(db, &a->migrations, stdout, err, sizeof err);
         if (pending < 0) {
             fprintf(stderr, "sluice migrate: %s\n", err);
             rc = 1;
@@ -46,13 +45,13 @@ int cmd_migrate(int argc, char **argv) {
             printf("%d pending\n", pending);
             rc = pending > 0 ? 3 : 0;
         }
-    } else if (migrate_apply(&db, &a->migrations, err, sizeof err) != 0) {
+    } else if (migrate_apply(db, &a->migrations, err, sizeof err) != 0) {
         fprintf(stderr, "sluice migrate: %s\n", err);
         rc = 1;
     } else {
         printf("migrations up to date (%zu)\n", a->migrations.n);
     }
-    db_cleanup(&db);
+    db_free(db);
     migrate_set_cleanup(&a->migrations);
     config_cleanup(&a->config);
     return rc;

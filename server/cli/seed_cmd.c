@@ -10,17 +10,16 @@
 #include <string.h>
 
 int cli_seed_demo(const char *database_url) {
-    struct db db;
-    db_init(&db, database_url);
+    struct db *db = db_new(database_url);
     struct demo_counts n;
     char err[1024];
     int rc = -1;
-    if (!db_conn(&db)) {
-        snprintf(err, sizeof err, "database unreachable: %s", db_last_error(&db));
+    if (!db_conn(db)) {
+        snprintf(err, sizeof err, "database unreachable: %s", db_last_error(db));
     } else {
-        rc = demo_seed(&db, &n, err, sizeof err);
+        rc = demo_seed(db, &n, err, sizeof err);
     }
-    db_cleanup(&db);
+    db_free(db);
     if (rc != 0) {
         log_event(LOG_ERROR, "demo data not loaded", "error", err, (char *)NULL);
         return -1;
@@ -51,14 +50,13 @@ int cmd_seed(int argc, char **argv) {
     }
     if (cli_setup() != 0) return 2;
     struct app *a = app_get();
-    struct db db;
-    db_init(&db, a->config.database_url);
+    struct db *db = db_new(a->config.database_url);
     struct demo_counts n;
     char err[1024];
     int rc = 1;
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice seed: database unreachable: %s\n", db_last_error(&db));
-    } else if (demo_seed(&db, &n, err, sizeof err) != 0) {
+    if (!db_conn(db)) {
+        fprintf(stderr, "sluice seed: database unreachable: %s\n", db_last_error(db));
+    } else if (demo_seed(db, &n, err, sizeof err) != 0) {
         fprintf(stderr, "sluice seed: %s\n", err);
         if (strstr(err, "does not exist")) fputs("(run `sluice migrate` first)\n", stderr);
     } else {
@@ -67,7 +65,7 @@ int cmd_seed(int argc, char **argv) {
                n.centres, n.sessions, n.job_profiles, n.pieces, n.waits, n.stops, n.orders);
         rc = 0;
     }
-    db_cleanup(&db);
+    db_free(db);
     config_cleanup(&a->config);
     return rc;
 }

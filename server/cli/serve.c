@@ -22,35 +22,33 @@
 #include <unistd.h>
 
 static int migrate_at_start(struct app *a) {
-    struct db db;
-    db_init(&db, a->config.database_url);
+    struct db *db = db_new(a->config.database_url);
     char err[1024];
     int rc = -1;
     /* The database may start after us (docker-compose): wait up to 30 s for it. */
-    for (int i = 0; i < 30 && !db_conn(&db); i++) {
-        if (i == 0) log_warn("waiting for the database: %s", db_last_error(&db));
+    for (int i = 0; i < 30 && !db_conn(db); i++) {
+        if (i == 0) log_warn("waiting for the database: %s", db_last_error(db));
         sleep(1);
     }
-    if (!db_conn(&db)) {
-        log_error("database unreachable: %s", db_last_error(&db));
-    } else if (migrate_apply(&db, &a->migrations, err, sizeof err) != 0) {
+    if (!db_conn(db)) {
+        log_error("database unreachable: %s", db_last_error(db));
+    } else if (migrate_apply(db, &a->migrations, err, sizeof err) != 0) {
         log_error("migrations: %s", err);
     } else {
         rc = 0;
     }
-    db_cleanup(&db);
+    db_free(db);
     return rc;
 }
 
 /* The first admin (ADMIN_USERNAME/ADMIN_PASSWORD) when no user exists. A bad value
  * stops the start (-1); a database problem is logged and serving goes on. */
 static int bootstrap_admin(struct app *a) {
-    struct db db;
-    db_init(&db, a->config.database_url);
+    struct db *db = db_new(a->config.database_url);
     char err[1024];
-    int rc = user_bootstrap_admin(&db, a->config.admin_username, a->config.admin_password, err,
+    int rc = user_bootstrap_admin(db, a->config.admin_username, a->config.admin_password, err,
                                   sizeof err);
-    db_cleanup(&db);
+    db_free(db);
     if (rc == -1) {
         log_error("%s", err);
         return -1;

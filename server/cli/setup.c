@@ -2,6 +2,7 @@
 #include "app.h"
 #include "cli/commands.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "http/request.h"
 
 #include <sodium.h>
@@ -21,6 +22,7 @@ int cli_setup(void) {
         return -1;
     }
     log_setup((int)a->config.log_level, (int)a->config.log_format);
+    db_set_reconnect(a->config.db_reconnect_min_ms, a->config.db_reconnect_max_ms);
     a->started = request_clock();
     return 0;
 }

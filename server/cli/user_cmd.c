@@ -239,21 +239,20 @@ int cmd_user(int argc, char **argv) {
         config_cleanup(&a->config);
         return 2;
     }
-    struct db db;
-    db_init(&db, a->config.database_url);
+    struct db *db = db_new(a->config.database_url);
     int rc;
-    if (!db_conn(&db)) {
-        fprintf(stderr, "sluice user: database unreachable: %s\n", db_last_error(&db));
+    if (!db_conn(db)) {
+        fprintf(stderr, "sluice user: database unreachable: %s\n", db_last_error(db));
         rc = 1;
     } else if (strcmp(sub, "create") == 0) {
-        rc = user_create(&db, argc - 2, argv + 2);
+        rc = user_create(db, argc - 2, argv + 2);
     } else if (strcmp(sub, "passwd") == 0) {
-        rc = user_passwd(&db, argc - 2, argv + 2);
+        rc = user_passwd(db, argc - 2, argv + 2);
     } else {
-        rc = argc == 2 ? user_list(&db) : 2;
+        rc = argc == 2 ? user_list(db) : 2;
         if (rc == 2) fprintf(stderr, "sluice user list: takes no arguments\n");
     }
-    db_cleanup(&db);
+    db_free(db);
     config_cleanup(&a->config);
     return rc;
 }

@@ -45,6 +45,12 @@ static const struct config_key keys[] = {
      "waits included); past it the request gets 503 query-timeout. 0: no limit."},
     {"REQUEST_QUEUE", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(request_queue), false,
      "Requests waiting for a worker before new ones get 503."},
+    {"DB_RECONNECT_MIN_MS", CONFIG_INT, "100", 1, 60000, NULL, OFF(db_reconnect_min_ms), false,
+     "Once PostgreSQL is found unreachable, wait this long before the next connection attempt "
+     "(one at a time for the whole process; meanwhile requests get 503 at once)."},
+    {"DB_RECONNECT_MAX_MS", CONFIG_INT, "5000", 1, 600000, NULL, OFF(db_reconnect_max_ms), false,
+     "The wait between connection attempts doubles after each failure up to this (a "
+     "restarted PostgreSQL is seen again within about this long)."},
     {"WORKER_THREADS", CONFIG_INT, "2", 0, 256, NULL, OFF(worker_threads), false,
      "Job worker threads in `serve`, each with one PostgreSQL connection."},
     {"MAX_BODY_BYTES", CONFIG_INT, "1048576", 1024, 1073741824L, NULL, OFF(max_body_bytes), false,

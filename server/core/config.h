@@ -25,6 +25,8 @@ struct config {
     long request_workers;
     long request_statement_timeout_ms;
     long request_queue;
+    long db_reconnect_min_ms;
+    long db_reconnect_max_ms;
     long worker_threads;
     long max_body_bytes;
     long max_header_bytes;

@@ -1,14 +1,84 @@
 /* db: connection ownership, lazy prepares and error classification; see db.h. */
 #include "db/db.h"
 
+#include "db/db_backoff.h"
+#include "db/db_internal.h"
+
 #include "core/log.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static atomic_int next_stmt_id = 1;
 static atomic_long conns_up, conns_down;
+static atomic_long connect_attempts, connect_failures, connect_skipped;
+
+/* The process-wide view of the server, shared by every struct db (db_backoff.h): while it
+ * is down, db_conn answers NULL at once and only one thread at a time tries again. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct db_backoff gate;
+static bool gate_ready;
+static char gate_error[512]; /* what the last failed attempt said */
+
+#define DB_RECONNECT_MIN_MS_DEFAULT 100
+#define DB_RECONNECT_MAX_MS_DEFAULT 5000
+
+static double mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Under gate_mu. */
+static void gate_setup(long min_ms, long max_ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    db_backoff_init(&gate, min_ms, max_ms, (uint32_t)ts.tv_nsec ^ (uint32_t)getpid());
+    gate_ready = true;
+}
+
+void db_set_reconnect(long min_ms, long max_ms) {
+    pthread_mutex_lock(&gate_mu);
+    gate_setup(min_ms, max_ms);
+    pthread_mutex_unlock(&gate_mu);
+}
+
+/* May this thread connect now? DB_TRY_WAIT: no (db's error then says why). */
+static enum db_try gate_enter(struct db *db) {
+    pthread_mutex_lock(&gate_mu);
+    if (!gate_ready) gate_setup(DB_RECONNECT_MIN_MS_DEFAULT, DB_RECONNECT_MAX_MS_DEFAULT);
+    long wait_ms = 0;
+    enum db_try how = db_backoff_enter(&gate, mono_ms(), &wait_ms);
+    if (how == DB_TRY_WAIT) {
+        if (wait_ms > 0)
+            snprintf(db->error, sizeof db->error,
+                     "the database is unreachable (next attempt in %ld ms): %.400s", wait_ms,
+                     gate_error);
+        else
+            snprintf(db->error, sizeof db->error,
+                     "the database is unreachable (an attempt is under way): %.400s", gate_error);
+    }
+    pthread_mutex_unlock(&gate_mu);
+    return how;
+}
+
+static void gate_leave(enum db_try how, bool ok, const char *error) {
+    pthread_mutex_lock(&gate_mu);
+    db_backoff_leave(&gate, how, ok, mono_ms());
+    if (!ok) snprintf(gate_error, sizeof gate_error, "%s", error);
+    pthread_mutex_unlock(&gate_mu);
+}
+
+void db_connect_counts(long *attempts, long *failures, long *skipped) {
+    *attempts = atomic_load(&connect_attempts);
+    *failures = atomic_load(&connect_failures);
+    *skipped = atomic_load(&connect_skipped);
+}
 
 static void set_state(struct db *db, bool down) {
     bool was = atomic_exchange(&db->down, down);
@@ -23,14 +93,20 @@ static void set_state(struct db *db, bool down) {
     }
 }
 
-void db_init(struct db *db, const char *url) {
-    memset(db, 0, sizeof *db);
-    db->url = strdup(url ? url : "");
+struct db *db_new(const char *url) {
+    struct db *db = calloc(1, sizeof *db);
+    if (db) db->url = strdup(url ? url : "");
+    if (!db || !db->url) {
+        log_event(LOG_ERROR, "out of memory for a database handle", (char *)NULL);
+        abort();
+    }
     atomic_store(&db->down, false);
     atomic_fetch_add(&conns_up, 1); /* counted optimistic until the first failure */
+    return db;
 }
 
-void db_cleanup(struct db *db) {
+void db_free(struct db *db) {
+    if (!db) return;
     if (db->conn) PQfinish(db->conn);
     db->conn = NULL;
     if (atomic_load(&db->down))
@@ -38,8 +114,10 @@ void db_cleanup(struct db *db) {
     else
         atomic_fetch_sub(&conns_up, 1);
     free(db->url);
-    db->url = NULL;
+    free(db);
 }
+
+size_t db_pending(const struct db *db) { return db->npending; }
 
 void db_counts(long *up, long *down) {
     *up = atomic_load(&conns_up);
@@ -76,7 +154,8 @@ PGconn *db_conn(struct db *db) {
     return live_conn(db);
 }
 
-/* The connection, opened again when needed (pending statements untouched). */
+/* The connection, opened again when needed (pending statements untouched); while the
+ * server is known to be down, NULL at once unless this thread's turn to try has come. */
 static PGconn *live_conn(struct db *db) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return db->conn;
     if (db->conn) {
@@ -84,12 +163,25 @@ static PGconn *live_conn(struct db *db) {
         db->conn = NULL;
     }
     memset(db->prepared, 0, sizeof db->prepared);
+    enum db_try how = gate_enter(db);
+    if (how == DB_TRY_WAIT) {
+        atomic_fetch_add(&connect_skipped, 1);
+        db->sqlstate[0] = '\0';
+        set_state(db, true);
+        return NULL;
+    }
+    atomic_fetch_add(&connect_attempts, 1);
     /* connect_timeout keeps a dead server from stalling a worker for long. */
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *vals[] = {db->url, "5", "sluice", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
-    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK) {
+    bool ok = db->conn && PQstatus(db->conn) == CONNECTION_OK;
+    if (ok) PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
+    if (ok && db->statement_timeout_ms > 0 && !apply_statement_timeout(db)) ok = false;
+    if (!ok) {
         copy_error(db, db->conn ? PQerrorMessage(db->conn) : "out of memory");
+        atomic_fetch_add(&connect_failures, 1);
+        gate_leave(how, false, db->error);
         if (!atomic_load(&db->down))
             log_event(LOG_WARN, "database unreachable", "error", db->error, (char *)NULL);
         set_state(db, true);
@@ -97,14 +189,7 @@ static PGconn *live_conn(struct db *db) {
         db->conn = NULL;
         return NULL;
     }
-    PQsetNoticeProcessor(db->conn, quiet_notices, NULL);
-    if (db->statement_timeout_ms > 0 && !apply_statement_timeout(db)) {
-        copy_error(db, PQerrorMessage(db->conn));
-        set_state(db, true);
-        PQfinish(db->conn);
-        db->conn = NULL;
-        return NULL;
-    }
+    gate_leave(how, true, NULL);
     if (atomic_load(&db->down)) log_event(LOG_INFO, "database reachable again", (char *)NULL);
     set_state(db, false);
     return db->conn;
@@ -182,6 +267,12 @@ static void drop_conn(struct db *db) {
     if (db->conn) PQfinish(db->conn);
     db->conn = NULL;
     set_state(db, true);
+}
+
+void db_disconnect(struct db *db) {
+    if (db->npending > 0) db_drain(db);
+    if (db->conn) PQfinish(db->conn);
+    db->conn = NULL;
 }
 
 bool db_send(struct db *db, struct db_stmt *stmt, int nparams, const char *const *values,
@@ -387,3 +478,11 @@ void db_reset_after_use(struct db *db) {
 
 bool db_is_down(const struct db *db) { return atomic_load(&db->down); }
 const char *db_last_error(const struct db *db) { return db->error; }
+
+void db_set_error(struct db *db, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->error, sizeof db->error, fmt, ap);
+    va_end(ap);
+    db->sqlstate[0] = '\0';
+}

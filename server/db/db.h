@@ -1,13 +1,15 @@
 /* db: one PostgreSQL connection owned by one thread, re-opened on next use after it
  * broke, with statements prepared lazily once per connection (and again after a
  * reconnect). Every parameter is bound: no SQL text is ever built from input.
- * A struct db owns its PGconn and url; PGresults returned are owned by the caller. */
+ * struct db is opaque outside server/db/ (its fields are in db_internal.h): a handle made
+ * by db_new owns its PGconn and url; PGresults returned are owned by the caller. */
 #ifndef SLUICE_DB_H
 #define SLUICE_DB_H
 
 #include <libpq-fe.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define DB_MAX_STATEMENTS 512
@@ -31,29 +33,17 @@ struct db;
  * when it failed (db_last_error, db_sqlstate and db_is_down then describe that failure). */
 typedef void (*db_result_fn)(struct db *db, PGresult *res, void *arg);
 
-struct db_pending {
-    db_result_fn fn;
-    void *arg;
-    int id;            /* statement id */
-    bool prepare_sent; /* a PREPARE for it precedes the statement in the pipeline */
-};
+/* A new handle on url (copied); does not connect yet. Aborts when out of memory (a few
+ * hundred bytes, at a thread's start). Free it with db_free (NULL is fine). */
+struct db *db_new(const char *url);
+void db_free(struct db *db);
 
-struct db {
-    char *url;
-    PGconn *conn;
-    uint64_t prepared[DB_MAX_STATEMENTS / 64];
-    struct db_pending pending[DB_PIPELINE_MAX]; /* sent, result not yet read (FIFO) */
-    size_t npending;
-    size_t pending_bytes;
-    atomic_bool down;          /* the last attempt to reach the server failed */
-    char error[512];           /* last error message */
-    char sqlstate[8];          /* SQLSTATE of the last failed statement */
-    long statement_timeout_ms; /* set on each new connection when > 0 */
-};
+/* Closes the connection (reopened on next use), e.g. after a LISTEN socket broke. Statements
+ * still pending in the pipeline are failed first. */
+void db_disconnect(struct db *db);
 
-/* Borrowed url is copied. Does not connect yet. */
-void db_init(struct db *db, const char *url);
-void db_cleanup(struct db *db);
+/* Statements sent with db_send whose results db_drain has not read yet. */
+size_t db_pending(const struct db *db);
 
 /* Every statement of this db's connections (the current one and any reopened) is
  * cancelled after ms milliseconds (PostgreSQL's statement_timeout, SQLSTATE 57014);
@@ -104,10 +94,24 @@ int db_transaction(struct db *db, int (*fn)(struct db *db, void *arg), void *arg
  * nothing while statements are pending in the pipeline (call it again after db_drain). */
 void db_reset_after_use(struct db *db);
 
+/* Records an error found by the caller about this db's work (printf-style), so that
+ * db_last_error reports it; clears db_sqlstate. */
+void db_set_error(struct db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 bool db_is_down(const struct db *db);
 const char *db_last_error(const struct db *db);
 /* SQLSTATE of the last failed statement ("" when none). */
 const char *db_sqlstate(const struct db *db);
+
+/* Reconnection after the server failed, for every struct db of the process (see
+ * db_backoff.h): the first failure marks the server down; then db_conn answers NULL at
+ * once, and one attempt at a time is made, after min_ms, doubling up to max_ms.
+ * Defaults: 100 ms, 5000 ms (DB_RECONNECT_MIN_MS, DB_RECONNECT_MAX_MS). */
+void db_set_reconnect(long min_ms, long max_ms);
+
+/* Since start-up: connection attempts made, how many failed, and how many times a
+ * connection was wanted but not tried because the server was down (for /metrics). */
+void db_connect_counts(long *attempts, long *failures, long *skipped);
 
 /* Number of struct db currently up / down, for /metrics. */
 void db_counts(long *up, long *down);

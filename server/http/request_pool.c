@@ -14,7 +14,7 @@ static atomic_long batches_total, requests_total, given_back_total;
 struct worker {
     struct request_pool *pool;
     pthread_t thread;
-    struct db db;
+    struct db *db;
     bool started;
 };
 
@@ -90,13 +90,13 @@ static void *worker_main(void *arg) {
         for (size_t i = 0; i < n; i++) {
             if (i > 0 && request_clock() - started > REQUEST_POOL_SLICE_SECONDS) {
                 size_t given = give_back(p, batch + i, n - i);
-                for (size_t j = i + given; j < n; j++) p->run(batch[j], &w->db, p->userdata);
+                for (size_t j = i + given; j < n; j++) p->run(batch[j], w->db, p->userdata);
                 n -= given; /* those are no longer running here */
                 break;
             }
-            p->run(batch[i], &w->db, p->userdata);
+            p->run(batch[i], w->db, p->userdata);
         }
-        p->flush(&w->db, p->userdata);
+        p->flush(w->db, p->userdata);
         pthread_mutex_lock(&p->mu);
         p->running -= n;
         pthread_mutex_unlock(&p->mu);
@@ -126,8 +126,8 @@ struct request_pool *request_pool_new(size_t nthreads, size_t capacity, const ch
     for (size_t i = 0; i < nthreads; i++) {
         struct worker *w = &p->workers[i];
         w->pool = p;
-        db_init(&w->db, db_url);
-        db_set_statement_timeout(&w->db, statement_timeout_ms);
+        w->db = db_new(db_url);
+        db_set_statement_timeout(w->db, statement_timeout_ms);
         p->nworkers++;
         if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             request_pool_free(p, NULL);
@@ -179,7 +179,7 @@ void request_pool_free(struct request_pool *p, void (*reject)(struct request *re
         if (reject) reject(req);
         p->done(req, p->userdata);
     }
-    for (size_t i = 0; i < p->nworkers; i++) db_cleanup(&p->workers[i].db);
+    for (size_t i = 0; i < p->nworkers; i++) db_free(p->workers[i].db);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->ring);

@@ -340,7 +340,7 @@ void request_query_then(struct request *req, struct db_stmt *stmt, int nparams,
 
 static void flush_on_worker(struct db *db, void *userdata) {
     (void)userdata;
-    while (db->npending > 0) db_drain(db); /* a render may have sent again */
+    while (db_pending(db) > 0) db_drain(db); /* a render may have sent again */
     db_reset_after_use(db);
 }
 

@@ -42,6 +42,10 @@ void testdb_drop(struct test_db *db);
  * the first row as a malloc'd string ("" when no rows), or NULL on error (printed). */
 char *testdb_query(const char *url, const char *sql);
 
+/* Runs `$SLUICE_TEST_PG_CTL action` (e.g. "stop -m fast", "start"): controls the test
+ * PostgreSQL server. The exit status (0: done; printed when not). */
+int testdb_pg_ctl(const char *action);
+
 /* ---- the server process -------------------------------------------------------------- */
 
 struct sluice_proc;

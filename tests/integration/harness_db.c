@@ -119,3 +119,16 @@ char *testdb_query(const char *url, const char *sql) {
     PQfinish(c);
     return out;
 }
+
+int testdb_pg_ctl(const char *action) {
+    const char *ctl = getenv("SLUICE_TEST_PG_CTL");
+    if (!ctl || !*ctl) {
+        fprintf(stderr, "harness: SLUICE_TEST_PG_CTL is not set\n");
+        return -1;
+    }
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", ctl, action);
+    int rc = system(cmd);
+    if (rc != 0) fprintf(stderr, "harness: `%s` failed (%d)\n", cmd, rc);
+    return rc;
+}

@@ -128,33 +128,32 @@ static void retention(void **state) {
                                            "seconds')::text");
     assert_non_null(audit_cut);
     assert_non_null(login_cut);
-    struct db conn;
-    db_init(&conn, db.url);
+    struct db *conn = db_new(db.url);
     long deleted = -1;
     /* at most a batch per call, oldest first: 95 and 94 days old go first */
-    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(audit_purge(conn, audit_cut, 2, &deleted), 0);
     assert_int_equal(deleted, 2);
     assert_int_equal(rows("action = 'test.old' AND at < now() - interval '93 days 12 hours'"), 0);
     assert_int_equal(rows("action = 'test.old'"), 3);
-    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(audit_purge(conn, audit_cut, 2, &deleted), 0);
     assert_int_equal(deleted, 2);
-    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(audit_purge(conn, audit_cut, 2, &deleted), 0);
     assert_int_equal(deleted, 1);
     assert_int_equal(rows("action = 'test.old'"), 0);
     assert_int_equal(rows("action = 'test.recent'"), 1);
     assert_int_equal(rows("true"), before - 5);
-    assert_int_equal(audit_purge(&conn, audit_cut, 2, &deleted), 0);
+    assert_int_equal(audit_purge(conn, audit_cut, 2, &deleted), 0);
     assert_int_equal(deleted, 0);
-    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(login_limit_purge(conn, login_cut, 3, &deleted), 0);
     assert_int_equal(deleted, 3);
-    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(login_limit_purge(conn, login_cut, 3, &deleted), 0);
     assert_int_equal(deleted, 1);
     assert_int_equal(db_long(db.url, "SELECT count(*) FROM login_failures"), 1);
-    assert_int_equal(login_limit_purge(&conn, login_cut, 3, &deleted), 0);
+    assert_int_equal(login_limit_purge(conn, login_cut, 3, &deleted), 0);
     assert_int_equal(deleted, 0);
     free(audit_cut);
     free(login_cut);
-    db_cleanup(&conn);
+    db_free(conn);
 }
 
 int main(void) {

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 static struct test_db tdb;
-static struct db db;
+static struct db *db;
 
 static struct db_stmt q_echo = DB_STMT("SELECT $1::int * 10");
 static struct db_stmt q_echo_for_callbacks = DB_STMT("SELECT $1::int");
@@ -74,20 +74,21 @@ static void record_then_query(struct db *d, PGresult *res, void *p) {
 static int group_setup(void **state) {
     (void)state;
     if (testdb_create(&tdb) != 0) return -1;
-    db_init(&db, tdb.url);
-    return db_conn(&db) ? 0 : -1;
+    db = db_new(tdb.url);
+    return db_conn(db) ? 0 : -1;
 }
 
 static int group_teardown(void **state) {
     (void)state;
-    db_cleanup(&db);
+    db_free(db);
+    db = NULL;
     testdb_drop(&tdb);
     return 0;
 }
 
 static void send_one(struct db_stmt *stmt, const char *v, struct arg *a) {
     const char *values[] = {v};
-    assert_true(db_send(&db, stmt, 1, values, record, a));
+    assert_true(db_send(db, stmt, 1, values, record, a));
 }
 
 static void results_in_order_and_failures_alone(void **state) {
@@ -101,7 +102,7 @@ static void results_in_order_and_failures_alone(void **state) {
     send_one(&q_echo, "3", &a[3]);
     send_one(&q_divide, "5", &a[4]);
     assert_int_equal(s.calls, 0); /* nothing read before the drain */
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, 5);
     for (int i = 0; i < 5; i++) assert_int_equal(s.order[i], i);
     assert_true(s.ok[0]);
@@ -113,7 +114,7 @@ static void results_in_order_and_failures_alone(void **state) {
     assert_true(s.ok[3]);
     assert_string_equal(s.value[3], "30");
     assert_string_equal(s.value[4], "20");
-    assert_false(db_is_down(&db));
+    assert_false(db_is_down(db));
 }
 
 static void first_use_twice_prepares_once(void **state) {
@@ -122,7 +123,7 @@ static void first_use_twice_prepares_once(void **state) {
     struct arg a[2] = {{&s, 0}, {&s, 1}};
     send_one(&q_fresh, "a", &a[0]);
     send_one(&q_fresh, "b", &a[1]);
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, 2);
     assert_true(s.ok[0] && s.ok[1]);
     assert_string_equal(s.value[0], "a!");
@@ -137,7 +138,7 @@ static void failed_prepare_fails_its_statement_only(void **state) {
         send_one(&q_echo, "7", &a[0]);
         send_one(&q_broken, "8", &a[1]);
         send_one(&q_echo, "9", &a[2]);
-        db_drain(&db);
+        db_drain(db);
         assert_int_equal(s.calls, 3);
         assert_string_equal(s.value[0], "70");
         assert_false(s.ok[1]);
@@ -153,13 +154,13 @@ static void sync_exec_drains_first(void **state) {
     struct arg a = {&s, 0};
     send_one(&q_echo, "4", &a);
     const char *v[] = {"6"};
-    PGresult *r = db_exec(&db, &q_echo, 1, v);
+    PGresult *r = db_exec(db, &q_echo, 1, v);
     assert_int_equal(s.calls, 1); /* the pending statement was answered first */
     assert_string_equal(s.value[0], "40");
     assert_non_null(r);
     assert_string_equal(PQgetvalue(r, 0, 0), "60");
     PQclear(r);
-    assert_int_equal(PQpipelineStatus(db_conn(&db)), PQ_PIPELINE_OFF);
+    assert_int_equal(PQpipelineStatus(db_conn(db)), PQ_PIPELINE_OFF);
 }
 
 static void more_than_the_maximum_drains_on_its_own(void **state) {
@@ -173,7 +174,7 @@ static void more_than_the_maximum_drains_on_its_own(void **state) {
         send_one(&q_echo, text[i], &a[i]);
     }
     assert_int_equal(s.calls, DB_PIPELINE_MAX); /* the first DB_PIPELINE_MAX, drained */
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, DB_PIPELINE_MAX + 8);
     for (int i = 0; i < DB_PIPELINE_MAX + 8; i++) {
         char want[16];
@@ -198,16 +199,16 @@ static void callback_may_query_synchronously(void **state) {
     (void)state;
     int out[2] = {0, 0};
     const char *v1[] = {"2"}, *v2[] = {"3"};
-    assert_true(db_send(&db, &q_echo, 1, v1, query_inside, &out[0]));
-    assert_true(db_send(&db, &q_echo, 1, v2, query_inside, &out[1]));
-    db_drain(&db);
+    assert_true(db_send(db, &q_echo, 1, v1, query_inside, &out[0]));
+    assert_true(db_send(db, &q_echo, 1, v2, query_inside, &out[1]));
+    db_drain(db);
     assert_int_equal(out[0], 200);
     assert_int_equal(out[1], 300);
 }
 
 static void killed_connection_fails_all_then_reconnects(void **state) {
     (void)state;
-    int pid = PQbackendPID(db_conn(&db));
+    int pid = PQbackendPID(db_conn(db));
     struct seen s = {0};
     struct arg a[3] = {{&s, 0}, {&s, 1}, {&s, 2}};
     send_one(&q_sleep, "1", &a[0]);
@@ -219,24 +220,24 @@ static void killed_connection_fails_all_then_reconnects(void **state) {
     assert_non_null(killed);
     assert_string_equal(killed, "t");
     free(killed);
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, 3);
     for (int i = 0; i < 3; i++) assert_false(s.ok[i]);
-    assert_true(db_is_down(&db));
+    assert_true(db_is_down(db));
     for (int i = 0; i < 3; i++) assert_true(s.down[i]); /* 503, not 500, for each */
     /* the next use opens a new connection */
     const char *v[] = {"5"};
-    PGresult *r = db_exec(&db, &q_echo, 1, v);
+    PGresult *r = db_exec(db, &q_echo, 1, v);
     assert_non_null(r);
     assert_string_equal(PQgetvalue(r, 0, 0), "50");
     PQclear(r);
-    assert_false(db_is_down(&db));
-    assert_int_not_equal(PQbackendPID(db_conn(&db)), pid);
+    assert_false(db_is_down(db));
+    assert_int_not_equal(PQbackendPID(db_conn(db)), pid);
     /* and pipelines again, its statements prepared anew */
     struct seen t = {0};
     struct arg b = {&t, 0};
     send_one(&q_divide, "50", &b);
-    db_drain(&db);
+    db_drain(db);
     assert_true(t.ok[0]);
     assert_string_equal(t.value[0], "2");
 }
@@ -246,18 +247,18 @@ static void killed_connection_fails_all_then_reconnects(void **state) {
  * own error, not the state the first callback left. */
 static void each_callback_sees_its_own_failure(void **state) {
     (void)state;
-    int pid = PQbackendPID(db_conn(&db));
+    int pid = PQbackendPID(db_conn(db));
     struct seen s = {0};
     struct arg a[3] = {{&s, 0}, {&s, 1}, {&s, 2}};
     const char *one[] = {"1"};
-    assert_true(db_send(&db, &q_echo, 1, one, record_then_query, &a[0]));
+    assert_true(db_send(db, &q_echo, 1, one, record_then_query, &a[0]));
     send_one(&q_sleep, "2", &a[1]);
     send_one(&q_echo, "3", &a[2]);
     usleep(300 * 1000); /* the first is answered, the second sleeps */
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", pid);
     free(testdb_query(tdb.url, sql));
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, 3);
     assert_true(s.ok[0]);
     assert_false(s.down[0]);
@@ -265,7 +266,7 @@ static void each_callback_sees_its_own_failure(void **state) {
     assert_true(s.down[1]);
     assert_false(s.ok[2]);
     assert_true(s.down[2]);
-    assert_false(db_is_down(&db)); /* the first callback's reconnection stands */
+    assert_false(db_is_down(db)); /* the first callback's reconnection stands */
 }
 
 /* A statement used twice whose PREPARE fails: both uses report the PREPARE's error. */
@@ -275,7 +276,7 @@ static void failed_prepare_error_reaches_every_use(void **state) {
     struct arg a[2] = {{&s, 0}, {&s, 1}};
     send_one(&q_broken_twice, "1", &a[0]);
     send_one(&q_broken_twice, "2", &a[1]);
-    db_drain(&db);
+    db_drain(db);
     assert_int_equal(s.calls, 2);
     assert_false(s.ok[0] || s.ok[1]);
     assert_string_equal(s.sqlstate[0], "42P01");

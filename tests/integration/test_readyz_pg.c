@@ -23,14 +23,6 @@ static struct sluice_proc *proc;
 static bool pg_stopped;
 static char *admin_token;
 
-static int pg_ctl(const char *action) {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>&1", getenv("SLUICE_TEST_PG_CTL"), action);
-    int rc = system(cmd);
-    if (rc != 0) fprintf(stderr, "harness: `%s` failed (%d)\n", cmd, rc);
-    return rc;
-}
-
 static int group_setup(void **state) {
     (void)state;
     static const char *const env[] = {"REQUEST_WORKERS=3", NULL};
@@ -41,7 +33,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
     (void)state;
-    if (pg_stopped && pg_ctl("start") == 0) pg_stopped = false;
+    if (pg_stopped && testdb_pg_ctl("start") == 0) pg_stopped = false;
     int rc = proc ? sluice_stop(proc, SIGTERM) : 0;
     proc = NULL;
     free(admin_token);
@@ -63,7 +55,7 @@ static void down_then_back(void **state) {
     (void)state;
     expect_ready(6); /* every worker holds a live connection */
 
-    assert_int_equal(pg_ctl("stop -m fast"), 0);
+    assert_int_equal(testdb_pg_ctl("stop -m fast"), 0);
     pg_stopped = true;
 
     /* /readyz: 503 problem naming the database, on every worker. */
@@ -118,7 +110,7 @@ static void down_then_back(void **state) {
     assert_true(sluice_alive(proc));
 
     /* PostgreSQL back: ready again on every worker, within 30 s. */
-    assert_int_equal(pg_ctl("start"), 0);
+    assert_int_equal(testdb_pg_ctl("start"), 0);
     pg_stopped = false;
     double deadline = now_ms() + 30000.0;
     long last = 0;
