@@ -1,5 +1,6 @@
-/* json_out: see json_out.h. json_out_append is one pass over the text: strings are
- * copied in runs, whitespace outside them is skipped, numbers go through json_out_number;
+/* json_out: see json_out.h. json_out_append is one pass over the text, copying runs of
+ * bytes that stay as they are: whitespace outside strings is skipped, numbers are checked
+ * by json_out_number and rewritten when they are not plain already;
  * tokens are checked (strings closed, literals spelled out, brackets balanced and
  * matched) but not the grammar between them, which PostgreSQL and jansson already get
  * right. */
@@ -121,32 +122,56 @@ static size_t string_len(const char *s, size_t avail) {
     return 0;
 }
 
+/* True when the number token tok[0..n) (already checked) is written as it is:
+ * no exponent, no trailing zero in a fraction, not -0. */
+static bool number_is_plain(const char *tok, size_t n) {
+    bool frac = false;
+    for (size_t k = 0; k < n; k++) {
+        if (tok[k] == 'e' || tok[k] == 'E') return false;
+        if (tok[k] == '.') frac = true;
+    }
+    if (frac && tok[n - 1] == '0') return false;
+    return !(tok[0] == '-' && n == 2 && tok[1] == '0');
+}
+
+/* Copies runs of bytes that stay as they are in one textbuf_put; only whitespace and
+ * numbers that need rewriting break a run. */
 int json_out_append(struct textbuf *b, const char *json, size_t len) {
     char stack[MAX_DEPTH];
-    size_t depth = 0, i = 0;
+    size_t depth = 0, i = 0, run = 0;
     while (i < len) {
         char c = json[i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            i++;
+        switch (c) {
+        case ' ':
+        case '\t':
+        case '\n':
+        case '\r':
+            if (i > run) textbuf_put(b, json + run, i - run);
+            while (i < len &&
+                   (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
+                i++;
+            run = i;
             continue;
-        }
-        if (c == '"') {
+        case '"': {
             size_t n = string_len(json + i, len - i);
             if (!n) return -1;
-            textbuf_put(b, json + i, n);
             i += n;
             continue;
         }
-        if (c == '{' || c == '[') {
+        case '{':
+        case '[':
             if (depth == MAX_DEPTH) return -1;
             stack[depth++] = c;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0 || stack[--depth] != (c == '}' ? '{' : '[')) return -1;
-        }
-        if (strchr("{}[]:,", c)) {
-            textbuf_put(b, &c, 1);
             i++;
             continue;
+        case '}':
+        case ']':
+            if (depth == 0 || stack[--depth] != (c == '}' ? '{' : '[')) return -1;
+            i++;
+            continue;
+        case ':':
+        case ',': i++; continue;
+        default: break;
         }
         size_t start = i;
         while (i < len && (is_digit(json[i]) || (json[i] >= 'a' && json[i] <= 'z') ||
@@ -155,20 +180,21 @@ int json_out_append(struct textbuf *b, const char *json, size_t len) {
         size_t n = i - start;
         const char *tok = json + start;
         if ((n == 4 && memcmp(tok, "true", 4) == 0) || (n == 5 && memcmp(tok, "false", 5) == 0) ||
-            (n == 4 && memcmp(tok, "null", 4) == 0)) {
-            textbuf_put(b, tok, n);
+            (n == 4 && memcmp(tok, "null", 4) == 0))
             continue;
-        }
         char num[MAX_EXPONENT + 2100];
         size_t m = n ? json_out_number(tok, n, num, sizeof num) : 0;
-        if (m) {
-            textbuf_put(b, num, m);
-        } else if (n > 1000 && (tok[0] == '-' || is_digit(tok[0]))) {
-            textbuf_put(b, tok, n); /* too long to rewrite here: as it is */
-        } else {
+        if (!m) {
+            if (n > 1000 && (tok[0] == '-' || is_digit(tok[0]))) continue; /* as it is */
             return -1;
         }
+        if (number_is_plain(tok, n)) continue; /* checked; the run carries it */
+        if (start > run) textbuf_put(b, json + run, start - run);
+        textbuf_put(b, num, m);
+        run = i;
     }
+    if (i > run) textbuf_put(b, json + run, i - run);
+    if (len == 0) textbuf_put(b, "", 0);
     return depth == 0 ? 0 : -1;
 }
 

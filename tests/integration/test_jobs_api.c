@@ -397,6 +397,34 @@ static void retries_with_backoff(void **state) {
     free(v);
 }
 
+/* The same mistake in any JSON body gets the same answer (api/body_fields.h): 422
+ * /problems/validation naming the member, with the list of errors. */
+static void same_mistake_same_answer(void **state) {
+    (void)state;
+    static const char *const targets[][2] = {
+        {"POST", "/jobs"},
+        {"POST", "/users"},
+        {"POST", "/centres"},
+        {"POST", "/commandes-volets"},
+        {"PATCH", "/schedules/maintenance.prune"},
+        {"PATCH", "/users/1"},
+    };
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        struct http_response r;
+        call(targets[i][0], targets[i][1], admin, "{\"bogus\": 1}", &r);
+        if (r.status != 422)
+            fail_msg("%s %s: %ld, expected 422: %s", targets[i][0], targets[i][1], r.status,
+                     r.body);
+        assert_problem(&r, 422, "validation");
+        assert_string_equal(json_string_value(json_object_get(r.json, "field")), "bogus");
+        json_t *errors = json_object_get(r.json, "errors");
+        assert_true(json_array_size(errors) >= 1);
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(errors, 0), "field")), "bogus");
+        http_response_cleanup(&r);
+    }
+}
+
 static void schedules_api(void **state) {
     (void)state;
     struct http_response r;
@@ -518,6 +546,7 @@ int main(void) {
         cmocka_unit_test(lost_lease_changes_nothing),
         cmocka_unit_test(retries_with_backoff),
         cmocka_unit_test(schedules_api),
+        cmocka_unit_test(same_mistake_same_answer),
         cmocka_unit_test(prune),
         cmocka_unit_test(metrics),
     };
