@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"user", cmd_user, "manage users: create, passwd, list"},
     {"seed", cmd_seed, "load the demo data set (seed demo)"},
     {"jobs", cmd_jobs, "jobs: run KIND in the foreground, enqueue, list, show, cancel, kinds"},
+    {"generate", cmd_generate, "write realistic test data: generate machine-logs (LOG files)"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -65,7 +65,14 @@ void queue_job_cleanup(struct queue_job *j) {
 }
 
 /* Settle the held job ($5..$16) and claim the next one ($1..$4) in one statement, so a
- * busy worker pays one round trip and one commit per job. */
+ * busy worker pays one round trip and one commit per job.
+ *
+ * The claim is correct under every plan: the ids to claim are chosen once, in a
+ * MATERIALIZED CTE (at most QUEUE_CLAIM_MAX rows, locked FOR UPDATE SKIP LOCKED), and the
+ * UPDATE joins against that fixed set. A plain subquery in the UPDATE's FROM could be
+ * planned as the inner side of a nested loop and run again for each row of jobs — each
+ * run locking and returning the next queued job — so that one statement set a whole
+ * burst to `running` and handed one of them to the worker (issue 14). */
 static struct db_stmt q_settle_claim = DB_STMT(
     "WITH settled AS ("
     " UPDATE jobs SET"
@@ -82,18 +89,35 @@ static struct db_stmt q_settle_claim = DB_STMT(
     "  updated_at = now()"
     " WHERE id = $5::bigint AND lease_owner = $1 AND attempt = $6::int AND status = 'running'"
     " RETURNING status),"
+    " next AS MATERIALIZED ("
+    " SELECT id FROM jobs WHERE $4::bool AND status = 'queued' AND run_at <= now()"
+    "  AND kind = ANY ($3::text[]) ORDER BY priority DESC, run_at, id LIMIT 1"
+    "  FOR UPDATE SKIP LOCKED),"
     " claimed AS ("
     " UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, lease_owner = $1,"
     "  lease_expires_at = now() + make_interval(secs => $2::int), started_at = now(),"
     "  updated_at = now(), progress_done = 0, progress_total = NULL, progress_unit = NULL,"
     "  count_ok = 0, count_ignored = 0, count_errors = 0, result = NULL"
-    " FROM (SELECT id FROM jobs WHERE $4::bool AND status = 'queued' AND run_at <= now()"
-    "       AND kind = ANY ($3::text[]) ORDER BY priority DESC, run_at, id LIMIT 1"
-    "       FOR UPDATE SKIP LOCKED) next"
-    " WHERE j.id = next.id"
+    " WHERE j.id IN (SELECT id FROM next) AND j.status = 'queued'"
     " RETURNING j.id, j.kind, j.args::text, j.attempt, j.max_attempts, j.cancel_requested)"
     " SELECT s.status, c.id, c.kind, c.args, c.attempt, c.max_attempts, c.cancel_requested"
     " FROM (SELECT 1) one LEFT JOIN settled s ON true LEFT JOIN claimed c ON true");
+
+/* Gives back a job claimed by mistake (the claim returned more than one row: a bug of
+ * the statement above), without counting the attempt. */
+static void give_back(struct db *db, const char *owner, PGresult *r, int row) {
+    struct queue_settle s = {.id = strtoll(PQgetvalue(r, row, 1), NULL, 10),
+                             .attempt = atoi(PQgetvalue(r, row, 4)),
+                             .outcome = "release",
+                             .snap = {.total = -1}};
+    struct queue_settled st;
+    bool got;
+    log_event(LOG_ERROR, "job claim returned more than one job: giving it back", "job",
+              PQgetvalue(r, row, 1), "owner", owner, (char *)NULL);
+    if (queue_settle_claim(db, owner, 2, "{}", &s, &st, false, NULL, &got) != 0)
+        log_event(LOG_ERROR, "giving back a job failed: its lease will expire", "job",
+                  PQgetvalue(r, row, 1), "error", db_last_error(db), (char *)NULL);
+}
 
 int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, const char *kinds,
                        const struct queue_settle *s, struct queue_settled *settled, bool claim,
@@ -126,6 +150,16 @@ int queue_settle_claim(struct db *db, const char *owner, int lease_seconds, cons
     *got = false;
     PGresult *r = db_exec(db, &q_settle_claim, 16, v);
     if (!r) return -1;
+    if (PQntuples(r) < 1) {
+        PQclear(r);
+        snprintf(db->error, sizeof db->error, "settle and claim: no row");
+        return -1;
+    }
+    /* One row, always, with the statement above. Should a claim ever return more, every
+     * job but the first goes back to the queue at once instead of sitting in `running`
+     * until its lease expires. */
+    for (int i = 1; i < PQntuples(r); i++)
+        if (!PQgetisnull(r, i, 1)) give_back(db, owner, r, i);
     if (settled) {
         settled->applied = !PQgetisnull(r, 0, 0);
         snprintf(settled->status, sizeof settled->status, "%s", PQgetvalue(r, 0, 0));

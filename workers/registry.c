@@ -13,6 +13,7 @@ static const struct {
     bool test_only;
 } table[] = {
     {&job_kind_maintenance_prune, false},
+    {&job_kind_machine_logs_ingest, false},
     {&job_kind_test_sleep, true},
     {&job_kind_test_fail, true},
     {&job_kind_test_count, true},

@@ -3,7 +3,7 @@
 #include "auth/bearer.h"
 
 #include "app.h"
-#include "auth/audit.h"
+#include "auth/audit_refusals.h"
 #include "auth/auth_setup.h"
 #include "auth/jwt.h"
 #include "auth/principal_cache.h"
@@ -45,13 +45,27 @@ static void refuse(struct request *req, enum problem_type type, const char *erro
     reply_problem(req, type, "%s", description);
 }
 
-/* Audits a refused token; the refusal itself is the reply whatever happens here. */
-static void audit_refusal(struct request *req, int64_t user_id, const char *reason) {
-    char target[32];
-    snprintf(target, sizeof target, "user:%lld", (long long)user_id);
-    audit_request(
-        req, "token.refused", user_id > 0 ? target : NULL,
-        json_pack("{s:s,s:s,s:s}", "reason", reason, "method", req->method, "path", req->path));
+/* Audits a refused token (aggregated per address and reason: audit_refusals.h); the
+ * refusal itself is the reply whatever happens here. */
+static void audit_refusal(struct request *req, int64_t user_id, enum refusal_code code,
+                          const char *reason) {
+    audit_refusals_note(req, user_id, code, reason);
+}
+
+static enum refusal_code jwt_refusal(enum jwt_status st) {
+    switch (st) {
+    case JWT_OK:
+    case JWT_MALFORMED: return REFUSAL_MALFORMED;
+    case JWT_BAD_ALGORITHM: return REFUSAL_BAD_ALGORITHM;
+    case JWT_UNKNOWN_KEY: return REFUSAL_UNKNOWN_KEY;
+    case JWT_BAD_SIGNATURE: return REFUSAL_BAD_SIGNATURE;
+    case JWT_EXPIRED: return REFUSAL_EXPIRED;
+    case JWT_NOT_YET_VALID: return REFUSAL_NOT_YET_VALID;
+    case JWT_BAD_ISSUER: return REFUSAL_BAD_ISSUER;
+    case JWT_BAD_AUDIENCE: return REFUSAL_BAD_AUDIENCE;
+    case JWT_BAD_CLAIMS: return REFUSAL_BAD_CLAIMS;
+    }
+    return REFUSAL_MALFORMED;
 }
 
 /* The caller as stored: from the principal cache when fresh, else from the database
@@ -96,7 +110,7 @@ bool bearer_authorize(struct request *req, int required_role) {
     struct jwt_claims claims;
     enum jwt_status st = token_cache_verify(&js, token, (long)time(NULL), &claims);
     if (st != JWT_OK) {
-        audit_refusal(req, 0, jwt_status_text(st));
+        audit_refusal(req, 0, jwt_refusal(st), jwt_status_text(st));
         refuse(req, PROBLEM_UNAUTHORIZED, "invalid_token", jwt_status_text(st));
         return false;
     }
@@ -109,7 +123,8 @@ bool bearer_authorize(struct request *req, int required_role) {
     if (rc == USER_NOT_FOUND || !u.enabled) {
         const char *why = rc == USER_NOT_FOUND ? "the user of the token no longer exists"
                                                : "the user of the token is disabled";
-        audit_refusal(req, rc == USER_NOT_FOUND ? 0 : u.id, why);
+        audit_refusal(req, rc == USER_NOT_FOUND ? 0 : u.id,
+                      rc == USER_NOT_FOUND ? REFUSAL_USER_GONE : REFUSAL_USER_DISABLED, why);
         refuse(req, PROBLEM_UNAUTHORIZED, "invalid_token", why);
         return false;
     }
@@ -121,7 +136,7 @@ bool bearer_authorize(struct request *req, int required_role) {
         char why[128];
         snprintf(why, sizeof why, "this route needs the %s role; the caller is %s",
                  role_name(required_role), role_name(u.role));
-        audit_refusal(req, u.id, why);
+        audit_refusal(req, u.id, REFUSAL_INSUFFICIENT_ROLE, why);
         refuse(req, PROBLEM_FORBIDDEN, "insufficient_scope", why);
         return false;
     }

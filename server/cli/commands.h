@@ -12,6 +12,7 @@ int cmd_version(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* Loads the demo data set (seed_cmd.c), logging the outcome; 0 or -1. */
 int cli_seed_demo(const char *database_url);

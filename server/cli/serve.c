@@ -5,6 +5,7 @@
 #include "app.h"
 #include "auth/auth_setup.h"
 #include "auth/bearer.h"
+#include "auth/audit_refusals.h"
 #include "auth/principal_cache.h"
 #include "auth/principal_listener.h"
 #include "auth/token_cache.h"
@@ -157,6 +158,9 @@ int cmd_serve(int argc, char **argv) {
         log_warn("user cache: the user change listener could not start; caching is off");
     if (token_cache_init(c->token_cache_entries) != 0)
         log_warn("token cache: out of memory; every request verifies its token in full");
+    if (audit_refusals_start(c->database_url, c->audit_refusal_window_seconds,
+                             c->audit_refusal_keys) != 0)
+        log_warn("refused tokens: out of memory; each is audited as a row of its own");
     struct http_server *server = http_server_start(&opts, err, sizeof err);
     if (!server) {
         log_error("%s", err);
@@ -188,6 +192,7 @@ int cmd_serve(int argc, char **argv) {
     log_event(LOG_INFO, "stopped", (char *)NULL);
     rc = 0;
 out:
+    audit_refusals_stop(); /* after the HTTP server: writes the counts still open */
     principal_cache_shutdown();
     token_cache_shutdown();
     migrate_set_cleanup(&a->migrations);

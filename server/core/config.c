@@ -17,6 +17,7 @@
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const log_after_ingest[] = {"keep", "archive", "delete", NULL};
 
 static const struct config_key keys[] = {
     {"DATABASE_URL", CONFIG_STRING, "postgresql://sluice@127.0.0.1:5432/sluice", NOLIMIT,
@@ -102,6 +103,13 @@ static const struct config_key keys[] = {
      "JSON decoding (its expiry is still checked on every request); 0 verifies every time."},
     {"AUDIT_RETENTION_DAYS", CONFIG_INT, "90", 1, 3650, NULL, OFF(audit_retention_days), false,
      "Days the audit log is kept."},
+    {"AUDIT_REFUSAL_WINDOW_SECONDS", CONFIG_INT, "60", 1, 86400, NULL,
+     OFF(audit_refusal_window_seconds), false,
+     "Refused bearer tokens are audited as one row per client address and reason over this "
+     "window: the first at once, the count when the window closes."},
+    {"AUDIT_REFUSAL_KEYS", CONFIG_INT, "1024", 1, 1000000, NULL, OFF(audit_refusal_keys), false,
+     "(address, reason) groups of refused tokens counted at once (rounded up to a multiple of "
+     "8); refusals that find no room share one row per reason and window, without an address."},
     {"JOB_LEASE_SECONDS", CONFIG_INT, "30", 2, 3600, NULL, OFF(job_lease_seconds), false,
      "Lease of a running job; renewed while it runs, taken again once expired."},
     {"JOB_RETENTION_DAYS", CONFIG_INT, "30", 1, 3650, NULL, OFF(job_retention_days), false,
@@ -110,10 +118,28 @@ static const struct config_key keys[] = {
      "Whether the test-only job kinds (test.sleep, test.fail, test.count) exist."},
     {"SCHEDULE_TZ", CONFIG_STRING, "Europe/Paris", NOLIMIT, OFF(schedule_tz), false,
      "Time zone of the cron schedules."},
-    {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *", NOLIMIT, OFF(schedules), false,
-     "Default schedules: `name=cron expression` separated by `;`."},
+    {"SCHEDULES", CONFIG_STRING, "maintenance.prune=0 3 * * *;machine_logs.ingest=0 11 * * *",
+     NOLIMIT, OFF(schedules), false, "Default schedules: `name=cron expression` separated by `;`."},
     {"SEED_DEMO", CONFIG_BOOL, "false", NOLIMIT, OFF(seed_demo), false,
      "Whether `serve` loads the demo data set (./scripts/run turns it on)."},
+    {"LOG_ROOT", CONFIG_STRING, "logs", NOLIMIT, OFF(log_root), false,
+     "Folder of the centres' LOG folders (one per centre, named as its log_folder), e.g. the "
+     "SFTP drop; relative to the working folder unless absolute."},
+    {"LOG_WATCH", CONFIG_BOOL, "true", NOLIMIT, OFF(log_watch), false,
+     "Whether `serve` watches LOG_ROOT (inotify) and queues one machine_logs.ingest per centre "
+     "shortly after a LOG file is written or moved in."},
+    {"LOG_WATCH_DELAY_SECONDS", CONFIG_INT, "2", 0, 3600, NULL, OFF(log_watch_delay_seconds), false,
+     "Delay between a watched file change and its ingest (a burst of files gives one job)."},
+    {"LOG_AFTER_INGEST", CONFIG_ENUM, "keep", 0, 0, log_after_ingest, OFF(log_after_ingest), false,
+     "What happens to a LOG file once read whole and its day is over: keep, archive (moved to "
+     "archive/YYYY-MM/ in its folder) or delete."},
+    {"MAX_LOG_UPLOAD_BYTES", CONFIG_INT, "536870912", 1024, 68719476736L, NULL,
+     OFF(max_log_upload_bytes), false,
+     "Largest LOG file accepted by PUT /centres/{code}/log-files/{name}; larger ones get 413."},
+    {"LOG_MAX_LINE_BYTES", CONFIG_INT, "65536", 256, 16777216, NULL, OFF(log_max_line_bytes), false,
+     "Longest LOG line read; a longer one is rejected (its first bytes kept)."},
+    {"LOG_CHUNK_BYTES", CONFIG_INT, "4194304", 4096, 268435456, NULL, OFF(log_chunk_bytes), false,
+     "Bytes of a LOG file read and committed per transaction (bounds the ingest's memory)."},
 };
 
 const struct config_key *config_keys(size_t *count) {

@@ -50,13 +50,24 @@ struct config {
     long auth_cache_entries;
     long token_cache_entries;
     long audit_retention_days;
+    long audit_refusal_window_seconds;
+    long audit_refusal_keys;
     long job_lease_seconds;
     long job_retention_days;
     bool job_test_kinds;
     char *schedule_tz;
     char *schedules;
     bool seed_demo;
+    char *log_root;
+    bool log_watch;
+    long log_watch_delay_seconds;
+    long log_after_ingest; /* enum config_log_after */
+    long max_log_upload_bytes;
+    long log_max_line_bytes;
+    long log_chunk_bytes;
 };
+
+enum config_log_after { LOG_AFTER_KEEP, LOG_AFTER_ARCHIVE, LOG_AFTER_DELETE };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_BOOL, CONFIG_ENUM };
 

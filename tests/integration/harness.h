@@ -177,6 +177,7 @@ int run_sluice_cli_in(const char *database_url, const char *const *args,
 
 /* ---- misc ------------------------------------------------------------------------ */
 
+
 /* A free TCP port on 127.0.0.1 (bind 0, read, close), not handed out by another test
  * program in the last 15 minutes. */
 int free_port(void);

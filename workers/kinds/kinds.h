@@ -9,6 +9,9 @@
 /* maintenance.prune: old finished jobs, audit entries and login failures. */
 extern const struct job_kind job_kind_maintenance_prune;
 
+/* machine_logs.ingest: the centres' LOG files into sessions (workers/machine_logs/). */
+extern const struct job_kind job_kind_machine_logs_ingest;
+
 /* Test-only kinds (JOB_TEST_KINDS=true): workers/kinds/test_kinds.c. */
 extern const struct job_kind job_kind_test_sleep;
 extern const struct job_kind job_kind_test_fail;
