@@ -100,8 +100,14 @@ const char *job_kind_queue(const struct job_kind *kind);
 const struct job_kind *job_kind_at(size_t i);
 
 /* Checks args (an object, or NULL for {}) against the kind's declaration and validator.
- * 0, or -1 with err naming the field ("args" or "args.<name>"). */
+ * 0, or -1 with err naming the field ("args" or "args.<name>") and the rule it broke. */
 int job_args_check(const struct job_kind *kind, const json_t *args, struct job_error *err);
+
+/* The same check with api/body_fields.h (a kind declares at most JOB_MAX_ARGS
+ * arguments): adds every failure to errs (for a 422 listing them); true when valid. */
+#define JOB_MAX_ARGS 32
+struct field_errors;
+bool job_args_collect(const struct job_kind *kind, json_t *args, struct field_errors *errs);
 
 /* Sets one argument from "name=value" text (the CLI's --arg), converting the value to
  * the declared type. 0, or -1 with err. */

@@ -1,6 +1,10 @@
-/* job_args: checking a kind's arguments against its declaration (job.h), the CLI's
- * "name=value" conversion, and the retry backoff. Pure: no I/O. */
+/* job_args: checking a kind's arguments against its declaration (job.h) with the one
+ * body checker (api/body_fields.h, so the API answers the same 422 as for any body),
+ * the CLI's "name=value" conversion, and the retry backoff. Pure: no I/O. */
 #include "job.h"
+
+#include "api/body_fields.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,90 +31,68 @@ static const struct job_arg *find_arg(const struct job_kind *kind, const char *n
 }
 
 static void known_names(const struct job_kind *kind, char *out, size_t outlen) {
-    out[0] = '\0';
-    size_t used = 0;
+    struct textbuf b = {0};
     for (const struct job_arg *a = kind->args; a && a->name; a++) {
-        int n = snprintf(out + used, outlen - used, "%s%s", used ? ", " : "", a->name);
-        if (n < 0 || (size_t)n >= outlen - used) break;
-        used += (size_t)n;
+        if (b.len) textbuf_put(&b, ", ", 2);
+        textbuf_put(&b, a->name, strlen(a->name));
     }
-    if (!used) snprintf(out, outlen, "none");
+    snprintf(out, outlen, "%s", b.data ? b.data : "none");
+    free(b.data);
 }
 
-static size_t utf8_chars(const char *s) {
+/* The kind's declared arguments as body_fields specs (job.h's types map one to one). */
+static size_t arg_specs(const struct job_kind *kind, struct field_spec *specs, size_t max) {
     size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80) n++;
+    for (const struct job_arg *a = kind->args; a && a->name && n < max; a++, n++) {
+        specs[n] = (struct field_spec){.name = a->name, .required = a->required};
+        switch (a->type) {
+        case JOB_ARG_INT:
+            specs[n].type = FIELD_INT;
+            specs[n].min = a->min;
+            specs[n].max = a->max;
+            break;
+        case JOB_ARG_NUMBER:
+            specs[n].type = FIELD_NUMBER;
+            specs[n].min = a->min;
+            specs[n].max = a->max;
+            break;
+        case JOB_ARG_BOOL: specs[n].type = FIELD_BOOL; break;
+        case JOB_ARG_STRING:
+            specs[n].type = FIELD_TEXT;
+            specs[n].min_len = a->min > 0 ? (size_t)a->min : 0;
+            specs[n].max_len = a->max > 0 ? (size_t)a->max : 0;
+            break;
+        }
+    }
     return n;
 }
 
-static int check_one(const struct job_arg *a, const json_t *v, struct job_error *err) {
-    char field[80];
-    snprintf(field, sizeof field, "args.%s", a->name);
-    switch (a->type) {
-    case JOB_ARG_INT: {
-        if (!json_is_integer(v)) return refuse(err, field, "must be an integer");
-        long long n = json_integer_value(v);
-        if (n < a->min || n > a->max)
-            return refuse(err, field, "must be from %lld to %lld (got %lld)", a->min, a->max, n);
-        return 0;
+bool job_args_collect(const struct job_kind *kind, json_t *args, struct field_errors *errs) {
+    struct field_spec specs[JOB_MAX_ARGS];
+    struct field_value values[JOB_MAX_ARGS];
+    size_t n = arg_specs(kind, specs, JOB_MAX_ARGS);
+    json_t *empty = args ? NULL : json_object();
+    bool ok = body_fields_check(args ? args : empty, "args", specs, n, values, errs);
+    if (ok && kind->validate) {
+        struct job_error err;
+        if (kind->validate(args ? args : empty, &err) != 0) {
+            body_fields_fail_rule(errs, err.field, "%s", err.message);
+            ok = false;
+        }
     }
-    case JOB_ARG_NUMBER: {
-        if (!json_is_number(v)) return refuse(err, field, "must be a number");
-        double n = json_number_value(v);
-        if (!(n >= (double)a->min && n <= (double)a->max))
-            return refuse(err, field, "must be from %lld to %lld (got %g)", a->min, a->max, n);
-        return 0;
-    }
-    case JOB_ARG_BOOL:
-        if (!json_is_boolean(v)) return refuse(err, field, "must be true or false");
-        return 0;
-    case JOB_ARG_STRING: {
-        if (!json_is_string(v)) return refuse(err, field, "must be a string");
-        const char *s = json_string_value(v);
-        if (strlen(s) != json_string_length(v))
-            return refuse(err, field, "must not contain NUL characters");
-        for (const char *p = s; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                return refuse(err, field, "must not contain control characters");
-        long long n = (long long)utf8_chars(s);
-        if (n < a->min || n > a->max)
-            return refuse(err, field, "must be %lld to %lld characters long", a->min, a->max);
-        return 0;
-    }
-    }
-    return refuse(err, field, "has an unknown type");
+    json_decref(empty);
+    return ok;
 }
 
 int job_args_check(const struct job_kind *kind, const json_t *args, struct job_error *err) {
-    if (args && !json_is_object(args)) return refuse(err, "args", "must be a JSON object");
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)args, key, value) {
-        const struct job_arg *a = find_arg(kind, key);
-        if (!a) {
-            char field[80], known[200];
-            snprintf(field, sizeof field, "args.%.70s", key);
-            known_names(kind, known, sizeof known);
-            return refuse(err, field, "is not an argument of %s (arguments: %s)", kind->name,
-                          known);
-        }
-        if (check_one(a, value, err) != 0) return -1;
+    struct field_errors errs = {0};
+    bool ok = job_args_collect(kind, (json_t *)args, &errs);
+    if (!ok) {
+        snprintf(err->field, sizeof err->field, "%.79s", errs.first_field);
+        snprintf(err->message, sizeof err->message, "%.255s", errs.first_rule);
     }
-    for (const struct job_arg *a = kind->args; a && a->name; a++) {
-        if (a->required && !(args && json_object_get(args, a->name))) {
-            char field[80];
-            snprintf(field, sizeof field, "args.%s", a->name);
-            return refuse(err, field, "is required by %s", kind->name);
-        }
-    }
-    if (kind->validate) {
-        json_t *empty = args ? NULL : json_object();
-        int rc = kind->validate(args ? args : empty, err);
-        json_decref(empty);
-        if (rc != 0) return -1;
-    }
-    return 0;
+    body_fields_errors_cleanup(&errs);
+    return ok ? 0 : -1;
 }
 
 int job_args_set_text(const struct job_kind *kind, json_t *args, const char *assignment,

@@ -1,6 +1,7 @@
 /* job_store: the reading side of the queue and cancellation; see job_store.h. */
 #include "job_store.h"
 
+#include "core/json_out.h"
 #include "core/log.h"
 #include "queue.h"
 
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define TS(col) JSON_SQL_UTC(col) /* core/json_out.h: RFC 3339 UTC to the second */
 
 /* The members of a job object; m.elapsed and m.rate come from JOB_FROM's lateral. */
 #define JOB_FIELDS                                                                                                     \
@@ -79,7 +80,8 @@ int job_store_get(struct db *db, int64_t id, int nevents, char **json) {
         /* Without events asked for, drop the null member. */
         json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
         if (doc && nevents <= 0) json_object_del(doc, "events");
-        *json = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        size_t len;
+        *json = doc ? json_out_dump(doc, &len) : NULL;
         json_decref(doc);
         if (!*json) {
             PQclear(r);

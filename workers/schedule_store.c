@@ -1,6 +1,7 @@
 /* schedule_store: the API side of schedules; see schedule_store.h. */
 #include "schedule_store.h"
 
+#include "core/json_out.h"
 #include "cron.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define TS(col) JSON_SQL_UTC(col) /* core/json_out.h: RFC 3339 UTC to the second */
 
 #define SCHEDULE_SELECT                                                                            \
     "SELECT s.name, s.cron, s.kind, s.args::text, s.enabled, " TS(                                 \
@@ -41,7 +42,7 @@ static json_t *row_json(PGresult *r, int i, const char *time_zone) {
             char buf[40];
             struct tm tm;
             gmtime_r(&t, &tm);
-            strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+            strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
             json_decref(next);
             next = json_string(buf);
         }

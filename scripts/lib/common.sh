@@ -12,7 +12,7 @@
 #   mariadb_start DIR PORT      start a project-local MariaDB with data in DIR
 #   mariadb_stop DIR            stop it (no-op when not running)
 #   mariadb_ensure_db DIR USER DB   create USER (generated password) and DB if missing
-#   load_dotenv [FILE]          export KEY=VALUE lines of .env without overriding the environment
+#   load_dotenv [FILE]          export .env's assignments (read by `sluice config env`) without overriding the environment
 #
 # Layout for an instance whose data directory is P/NAME (P is .local or .local/test):
 #   P/NAME                 data directory, owned by postgres / mysql
@@ -580,30 +580,15 @@ mariadb_admin_password() { secret "$(inst_secrets "$1")/mariadb_root_password"; 
 # .env
 # ---------------------------------------------------------------------------
 
-# load_dotenv [FILE]: export KEY=VALUE lines from FILE (default: .env at the
-# repo root). Variables already in the environment win. Understands comments,
-# blank lines, an optional "export " prefix, and single or double quotes
-# (no interpolation). An unquoted value ends at " #".
+# load_dotenv [FILE]: export the assignments of FILE (default: .env at the repo
+# root) that the environment does not set (the environment wins). The file is read
+# by the sluice binary itself (`sluice config env FILE` prints them shell-quoted),
+# so the scripts and the server never read it differently. Needs the binary: call
+# build_release first (SLUICE_BIN overrides its path).
 load_dotenv() {
-  local file="${1:-$SLUICE_ROOT/.env}" line key value n=0
+  local file="${1:-$SLUICE_ROOT/.env}" bin="${SLUICE_BIN:-$SLUICE_ROOT/build/sluice}" code
   [[ -f $file ]] || return 0
-  while IFS= read -r line || [[ -n $line ]]; do
-    n=$((n + 1))
-    line="${line%$'\r'}"
-    line="${line#"${line%%[![:space:]]*}"}"          # trim leading blanks
-    [[ -z $line || $line == \#* ]] && continue
-    [[ $line == export[[:space:]]* ]] && line="${line#export}" && line="${line#"${line%%[![:space:]]*}"}"
-    if [[ ! $line =~ ^([A-Za-z_][A-Za-z0-9_]*)[[:space:]]*=[[:space:]]*(.*)$ ]]; then
-      log "$file:$n: ignored (not KEY=VALUE)"
-      continue
-    fi
-    key="${BASH_REMATCH[1]}"; value="${BASH_REMATCH[2]}"
-    if [[ $value =~ ^\"(.*)\"[[:space:]]*(#.*)?$ ]] || [[ $value =~ ^\'(.*)\'[[:space:]]*(#.*)?$ ]]; then
-      value="${BASH_REMATCH[1]}"
-    else
-      value="${value%%[[:space:]]#*}"                 # inline comment
-      value="${value%"${value##*[![:space:]]}"}"      # trim trailing blanks
-    fi
-    [[ -n ${!key+set} ]] || export "$key=$value"
-  done < "$file"
+  [[ -x $bin ]] || die "load_dotenv: $bin is not built (run build_release first)"
+  code="$("$bin" config env "$file")" || die "$file could not be read (see above)"
+  eval "$code"
 }

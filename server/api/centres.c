@@ -1,6 +1,7 @@
 /* centres: GET /centres/ (paginated, filters actif and type_cu), POST /centres/,
  * GET /centres/{code} and PATCH /centres/{code}, with their SQL. JSON bodies are built
- * by PostgreSQL (json_build_object); the handlers only glue text. Nothing here outlives
+ * by PostgreSQL (json_build_object, core/json_out.h's spellings); the handlers only glue
+ * text. Nothing here outlives
  * a request: PGresults are cleared before returning. */
 #include "api/body_fields.h"
 #include "api/centres.h"
@@ -8,6 +9,7 @@
 #include "api/pagination.h"
 #include "api/query_params.h"
 #include "api/row_query.h"
+#include "core/json_out.h"
 #include "db/db.h"
 #include "http/reply.h"
 
@@ -19,8 +21,9 @@
 #define CENTRE_JSON                                                                                \
     "json_build_object('id', c.id, 'code', c.code, 'nom', c.nom, 'type_cu', c.type_cu,"            \
     " 'description', c.description, 'actif', c.actif, 'log_folder', c.log_folder,"                 \
-    " 'time_zone', c.time_zone, 'created_at', sluice_rfc3339(c.created_at),"                       \
-    " 'updated_at', sluice_rfc3339(c.updated_at))::text"
+    " 'time_zone', c.time_zone, 'created_at', " JSON_SQL_UTC(                                      \
+        "c.created_at") ","                                                                        \
+                        " 'updated_at', " JSON_SQL_UTC("c.updated_at") ")::text"
 
 /* $1 the actif values wanted ({true,false}: any), $2 the types wanted, $3 code after
  * which to start, $4 limit. Codes are [A-Z0-9_-] starting with [A-Z0-9], in the C
@@ -160,8 +163,7 @@ static bool check_time_zone(struct request *req, const char *tz) {
 }
 
 static void reply_row_json(struct request *req, unsigned status, PGresult *r) {
-    reply_bytes(req, status, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
-                false);
+    reply_json_text(req, status, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 }
 
 /* Answers the centre row of r (200) or 404 when r is empty; clears r. */

@@ -2,7 +2,11 @@
  * (Swagger UI, served from the binary so it works offline) and GET / (a pointer to
  * both). All bodies are static memory. */
 #include "api/handlers.h"
+#include "core/json_out.h"
 #include "http/reply.h"
+
+#include <pthread.h>
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -53,8 +57,24 @@ static const struct asset assets[] = {
     {"swagger-initializer.js", "text/javascript; charset=utf-8", initializer, &initializer_size},
 };
 
+/* The document as every JSON answer is written (core/json_out.h: compact), made once;
+ * kept for the life of the program. */
+static struct textbuf openapi_compact;
+static pthread_once_t openapi_once = PTHREAD_ONCE_INIT;
+
+static void compact_openapi(void) {
+    if (json_out_append(&openapi_compact, docs_openapi_json, docs_openapi_json_size) != 0) {
+        free(openapi_compact.data);
+        openapi_compact = (struct textbuf){0};
+    }
+}
+
 void api_openapi(struct request *req) {
-    reply_bytes(req, 200, "application/json", docs_openapi_json, docs_openapi_json_size, true);
+    pthread_once(&openapi_once, compact_openapi);
+    if (openapi_compact.data)
+        reply_bytes(req, 200, "application/json", openapi_compact.data, openapi_compact.len, true);
+    else /* never: the bundle is JSON */
+        reply_bytes(req, 200, "application/json", docs_openapi_json, docs_openapi_json_size, true);
 }
 
 void api_docs_page(struct request *req) {

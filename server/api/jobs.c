@@ -2,10 +2,11 @@
  * already held by an unfinished job), GET /jobs (filters kind, status, schedule,
  * created_from, created_before, queue; keyset pagination on id), GET /jobs/{id} (progress,
  * percentage, rate, ETA, counters, last events), GET /jobs/{id}/events (paginated) and
- * POST /jobs/{id}/cancel. Bad kinds and arguments are refused at enqueue with 400
- * naming the field (never a failed job later). Roles are in routes.c. The SQL is in
- * workers/queue.c and workers/job_store.c; JSON texts are built by PostgreSQL; the
- * body (req->json) is borrowed; everything else is freed before returning. */
+ * POST /jobs/{id}/cancel. Bad kinds and arguments are refused at enqueue with 422
+ * naming the field (api/body_fields.h, as every body; never a failed job later). Roles are in
+ * routes.c. The SQL is in workers/queue.c and workers/job_store.c; JSON texts are built by
+ * PostgreSQL; the body (req->json) is borrowed; everything else is freed before returning. */
+#include "api/body_fields.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
@@ -16,7 +17,6 @@
 #include "job_store.h"
 #include "queue.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +24,11 @@
 static const char *const statuses[] = {"queued", "running",   "succeeded",
                                        "failed", "cancelled", NULL};
 
-__attribute__((format(printf, 3, 4))) static void bad_field(struct request *req, const char *field,
-                                                            const char *fmt, ...) {
-    char detail[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
-    va_end(ap);
-    reply_problem_with(req, PROBLEM_BAD_REQUEST, json_pack("{s:s}", "field", field), "%s: %s",
-                       field, detail);
-}
-
-/* A positive id of at most 18 digits, or 0 after answering 404. */
+/* A job id in the path, or 0 after answering 404. */
 static int64_t path_id(struct request *req) {
     const char *raw = request_param(req, "id");
     int64_t v = 0;
-    bool ok = raw && *raw && strlen(raw) <= 18 && raw[0] != '0';
-    for (const char *p = raw; ok && *p; p++) {
-        if (*p < '0' || *p > '9') ok = false;
-        v = v * 10 + (*p - '0');
-    }
-    if (!ok) {
+    if (!text_parse_id(raw, &v)) {
         reply_problem(req, PROBLEM_NOT_FOUND, "no job with id \"%.40s\"", raw ? raw : "");
         return 0;
     }
@@ -52,105 +36,62 @@ static int64_t path_id(struct request *req) {
 }
 
 static void reply_job_text(struct request *req, unsigned status, const char *json) {
-    reply_bytes(req, status, "application/json", json, strlen(json), false);
+    reply_json_text(req, status, json, strlen(json));
 }
 
 /* ---- POST /jobs ------------------------------------------------------------------- */
 
-static bool text_member(struct request *req, json_t *v, const char *field, size_t max,
-                        const char **out) {
-    *out = NULL;
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
-        bad_field(req, field, "must be a string of 1 to %zu bytes", max);
-        return false;
-    }
-    *out = json_string_value(v);
-    for (const char *p = *out; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            bad_field(req, field, "must not contain control characters");
-            return false;
-        }
-    }
-    if (strlen(*out) != json_string_length(v)) {
-        bad_field(req, field, "must not contain NUL characters");
-        return false;
-    }
-    return true;
-}
+enum { F_KIND, F_ARGS, F_RUN_AT, F_PRIORITY, F_MAX_ATTEMPTS, F_DEDUPE, F_COUNT };
 
-static bool int_member(struct request *req, json_t *v, const char *field, long min, long max,
-                       long *out) {
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
-        bad_field(req, field, "must be an integer from %ld to %ld", min, max);
-        return false;
+static const struct field_spec job_fields[F_COUNT] = {
+    [F_KIND] = {.name = "kind", .type = FIELD_TEXT, .required = true, .min_len = 1, .max_len = 64},
+    [F_ARGS] = {.name = "args", .type = FIELD_OBJECT, .nullable = true},
+    [F_RUN_AT] = {.name = "run_at", .type = FIELD_INSTANT, .nullable = true},
+    [F_PRIORITY] =
+        {.name = "priority", .type = FIELD_INT, .nullable = true, .min = -100, .max = 100},
+    [F_MAX_ATTEMPTS] =
+        {.name = "max_attempts", .type = FIELD_INT, .nullable = true, .min = 1, .max = 100},
+    [F_DEDUPE] =
+        {.name = "dedupe_key", .type = FIELD_TEXT, .nullable = true, .min_len = 1, .max_len = 200},
+};
+
+/* The kind named by the body, or NULL after adding a failure naming the known kinds. */
+static const struct job_kind *find_kind(const char *name, struct field_errors *errs) {
+    const struct job_kind *kind = job_kind_find(name);
+    if (kind) return kind;
+    struct textbuf known = {0};
+    for (size_t i = 0; i < job_kind_count(); i++) {
+        if (i) textbuf_put(&known, ", ", 2);
+        textbuf_put(&known, job_kind_at(i)->name, strlen(job_kind_at(i)->name));
     }
-    *out = (long)json_integer_value(v);
-    return true;
+    body_fields_fail_rule(errs, "kind", "names no job kind: \"%.80s\" (kinds: %.200s)", name,
+                          known.data ? known.data : "none");
+    free(known.data);
+    return NULL;
 }
 
 void api_jobs_create(struct request *req) {
-    json_t *body = req->json;
-    if (!json_is_object(body)) {
-        bad_field(req, "body", "must be a JSON object {\"kind\": ..., \"args\": {...}}");
+    struct field_value f[F_COUNT];
+    struct field_errors errs = {0};
+    bool ok = body_fields_check(req->json, "", job_fields, F_COUNT, f, &errs);
+    const struct job_kind *kind = f[F_KIND].text ? find_kind(f[F_KIND].text, &errs) : NULL;
+    json_t *args = f[F_ARGS].present && !f[F_ARGS].is_null ? f[F_ARGS].json : NULL;
+    if (kind && !job_args_collect(kind, args, &errs)) ok = false;
+    if (!ok || !kind) {
+        body_fields_reply(req, &errs);
         return;
     }
-    static const char *const members[] = {"kind",         "args",       "run_at", "priority",
-                                          "max_attempts", "dedupe_key", NULL};
-    const char *key;
-    json_t *value;
-    json_object_foreach(body, key, value) {
-        bool known = false;
-        for (size_t i = 0; members[i]; i++) known = known || strcmp(key, members[i]) == 0;
-        if (!known) {
-            bad_field(req, key,
-                      "is not a member of a job request (kind, args, run_at, priority, "
-                      "max_attempts, dedupe_key)");
-            return;
-        }
-    }
-    json_t *jkind = json_object_get(body, "kind");
-    if (!json_is_string(jkind)) {
-        bad_field(req, "kind", "is required: the name of a job kind");
-        return;
-    }
-    const struct job_kind *kind = job_kind_find(json_string_value(jkind));
-    if (!kind) {
-        struct textbuf known = {0};
-        for (size_t i = 0; i < job_kind_count(); i++)
-            textbuf_printf(&known, "%s%s", i ? ", " : "", job_kind_at(i)->name);
-        bad_field(req, "kind", "no job kind named \"%.80s\" (kinds: %s)", json_string_value(jkind),
-                  known.data ? known.data : "none");
-        free(known.data);
-        return;
-    }
-    json_t *args = json_object_get(body, "args");
-    if (json_is_null(args)) args = NULL;
-    struct job_error err;
-    if (job_args_check(kind, args, &err) != 0) {
-        bad_field(req, err.field, "%s", err.message);
-        return;
-    }
-    long priority = 0, max_attempts = kind->max_attempts > 0 ? kind->max_attempts : 3;
-    const char *run_at = NULL, *dedupe = NULL;
-    if (!int_member(req, json_object_get(body, "priority"), "priority", -100, 100, &priority) ||
-        !int_member(req, json_object_get(body, "max_attempts"), "max_attempts", 1, 100,
-                    &max_attempts) ||
-        !text_member(req, json_object_get(body, "run_at"), "run_at", 64, &run_at) ||
-        !text_member(req, json_object_get(body, "dedupe_key"), "dedupe_key", 200, &dedupe))
-        return;
-    struct query_time when;
-    if (run_at && !parse_instant(run_at, &when)) {
-        bad_field(req, "run_at",
-                  "must be an RFC 3339 date-time with an offset, e.g. 2025-01-31T03:00:00Z");
-        return;
-    }
+    long priority = f[F_PRIORITY].present && !f[F_PRIORITY].is_null ? f[F_PRIORITY].integer : 0;
+    long max_attempts = kind->max_attempts > 0 ? kind->max_attempts : 3;
+    if (f[F_MAX_ATTEMPTS].present && !f[F_MAX_ATTEMPTS].is_null)
+        max_attempts = (long)f[F_MAX_ATTEMPTS].integer;
+    const char *run_at = f[F_RUN_AT].is_null ? NULL : f[F_RUN_AT].text;
+    const char *dedupe = f[F_DEDUPE].is_null ? NULL : f[F_DEDUPE].text;
     char *args_text = args ? json_dumps(args, JSON_COMPACT) : NULL;
     struct queue_new j = {
         .kind = kind->name,
         .args_json = args_text,
-        .run_at = run_at ? when.text : NULL,
+        .run_at = run_at,
         .priority = (int)priority,
         .max_attempts = (int)max_attempts,
         .dedupe_key = dedupe,

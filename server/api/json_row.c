@@ -1,5 +1,5 @@
-/* json_row: see json_row.h. Appends go through json_row_put, which grows the textbuf the
- * way textbuf_printf does (doubling, from 4 KiB) without going through printf. */
+/* json_row: see json_row.h. Appends go through textbuf_put (a memcpy into the doubling
+ * buffer) rather than textbuf_printf. */
 #include "api/json_row.h"
 
 #include <math.h>
@@ -7,21 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void json_row_put(struct textbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *p = realloc(b->data, cap);
-        if (!p) return; /* the caller sees a short body only on OOM, like textbuf_printf */
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void put(struct textbuf *b, const char *s, size_t n) { json_row_put(b, s, n); }
+static void put(struct textbuf *b, const char *s, size_t n) { textbuf_put(b, s, n); }
 
 void json_row_string(struct textbuf *b, const char *s) {
     static const char hex[] = "0123456789abcdef";
@@ -124,20 +110,8 @@ static void put_number(struct textbuf *b, const char *text, int decimals) {
     put(b, num, n ? n : (size_t)len);
 }
 
-/* to_json of a timestamp is "YYYY-MM-DDTHH:MM:SS[.ffffff]" with its quotes (or
- * "infinity", written null). */
-static void put_utc(struct textbuf *b, const char *json, size_t len) {
-    if (len < 3 || json[0] != '"' || json[len - 1] != '"' || json[1] < '0' || json[1] > '9') {
-        put(b, "null", 4);
-        return;
-    }
-    put(b, json, len - 1);
-    put(b, "Z\"", 2);
-}
-
-void json_row_append(struct textbuf *b, const PGresult *r, int row, int first,
-                     const struct json_col *cols, size_t ncols) {
-    put(b, "{", 1);
+void json_row_members(struct textbuf *b, const PGresult *r, int row, int first,
+                      const struct json_col *cols, size_t ncols) {
     for (size_t i = 0; i < ncols; i++) {
         int col = first + (int)i;
         if (i) put(b, ",", 1);
@@ -154,8 +128,23 @@ void json_row_append(struct textbuf *b, const PGresult *r, int row, int first,
         case JCOL_INT: put(b, v, len); break;
         case JCOL_TEXT: json_row_string(b, v); break;
         case JCOL_NUM: put_number(b, v, cols[i].decimals); break;
-        case JCOL_UTC: put_utc(b, v, len); break;
+        case JCOL_UTC: json_row_string(b, v); break;
+        case JCOL_JSON: {
+            size_t mark = b->len;
+            if (json_out_append(b, v, len) != 0) { /* never from PostgreSQL: null, not half */
+                b->len = mark;
+                if (b->data) b->data[mark] = '\0';
+                put(b, "null", 4);
+            }
+            break;
+        }
         }
     }
+}
+
+void json_row_append(struct textbuf *b, const PGresult *r, int row, int first,
+                     const struct json_col *cols, size_t ncols) {
+    put(b, "{", 1);
+    json_row_members(b, r, row, first, cols, ncols);
     put(b, "}", 1);
 }

@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
+#include "core/json_out.h"
 #include "db/db.h"
 #include "http/reply.h"
 
@@ -30,15 +31,36 @@
  * percent of the production time; null when there was none. */
 #define KPI_FIGURES                                                                                \
     "'sessions', COALESCE(s.sessions, 0), 'pieces', COALESCE(s.pieces, 0),"                        \
-    " 'production_hours', round(COALESCE(s.prod, 0)::numeric, 4),"                                 \
-    " 'effective_hours', round(COALESCE(s.eff, 0)::numeric, 4),"                                   \
-    " 'wait_hours', round(COALESCE(s.wait, 0)::numeric, 4),"                                       \
-    " 'stop_hours', round(COALESCE(s.stop, 0)::numeric, 4),"                                       \
-    " 'occupation_rate', round((100 * s.eff / NULLIF(s.prod, 0))::numeric, 2),"                    \
-    " 'wait_rate', round((100 * s.wait / NULLIF(s.prod, 0))::numeric, 2),"                         \
-    " 'stop_rate', round((100 * s.stop / NULLIF(s.prod, 0))::numeric, 2),"                         \
-    " 'waits', COALESCE(s.waits, 0), 'stops', COALESCE(s.stops, 0),"                               \
-    " 'pieces_per_effective_hour', round((s.pieces / NULLIF(s.eff, 0))::numeric, 2)"
+    " 'production_hours', " JSON_SQL_NUM(                                                          \
+        "COALESCE(s.prod, 0)",                                                                     \
+        "4") ","                                                                                   \
+             " 'effective_hours', " JSON_SQL_NUM(                                                  \
+                 "COALESCE(s.eff, 0)",                                                             \
+                 "4") ","                                                                          \
+                      " 'wait_hours', " JSON_SQL_NUM(                                              \
+                          "COALESCE(s.wait, 0)",                                                   \
+                          "4") ","                                                                 \
+                               " 'stop_hours', " JSON_SQL_NUM(                                     \
+                                   "COALESCE(s.stop, 0)",                                          \
+                                   "4") ","                                                        \
+                                        " 'occupation_rate', " JSON_SQL_NUM(                       \
+                                            "(100 * s.eff / NULLIF(s.prod, 0))",                   \
+                                            "2") ","                                               \
+                                                 " 'wait_rate', " JSON_SQL_NUM(                    \
+                                                     "(100 * s.wait / NULLIF(s.prod, 0))",         \
+                                                     "2") ","                                      \
+                                                          " 'stop_rate', " JSON_SQL_NUM(           \
+                                                              "(100 * s.stop / NULLIF(s.prod, "    \
+                                                              "0))",                               \
+                                                              "2") ","                             \
+                                                                   " 'waits', COALESCE(s.waits, "  \
+                                                                   "0), 'stops', "                 \
+                                                                   "COALESCE(s.stops, 0),"         \
+                                                                   " 'pieces_per_effective_hour'," \
+                                                                   " " JSON_SQL_NUM(               \
+                                                                       "(s.pieces / "              \
+                                                                       "NULLIF(s.eff, 0))",        \
+                                                                       "2")
 
 /* The range of centre c from $a (from date), $b (from instant), $c (to date), $d (to
  * instant): a bound not given is -infinity / infinity, so that no parameter is ever NULL
@@ -151,8 +173,7 @@ void api_centre_kpis(struct request *req) {
     if (PQntuples(r) == 0)
         reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
     else
-        reply_bytes(req, 200, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
-                    false);
+        reply_json_text(req, 200, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
     PQclear(r);
 }
 

@@ -3,6 +3,7 @@
  * read of each LOG file (the registry of migrations/0009_machine_logs.sql) and the lines
  * it rejected. Lists are written from plain columns (json_row.h); the single file is built
  * by PostgreSQL. PGresults are cleared before returning. */
+#include "core/json_out.h"
 #include "api/centres.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
@@ -47,23 +48,35 @@ static struct db_stmt q_files_desc =
     DB_STMT("SELECT " FILE_COLUMNS FILE_OF_CENTRE " AND f.name COLLATE \"C\" < $2 COLLATE \"C\""
             " ORDER BY f.name COLLATE \"C\" DESC LIMIT $3::bigint");
 
-static struct db_stmt q_file =
-    DB_STMT("SELECT json_build_object('centre', $1::text, 'name', f.name,"
-            " 'date_production', f.date_production, 'size', f.size, 'offset', f.byte_offset,"
-            " 'line_number', f.line_number, 'lines', f.lines, 'non_event_lines', f.non_event_lines,"
-            " 'unknown_events', f.unknown_events, 'rejected_lines', f.rejected_lines,"
-            " 'rereads', f.rereads, 'first_read_at', sluice_rfc3339(f.first_read_at),"
-            " 'last_read_at', sluice_rfc3339(f.last_read_at),"
-            " 'unknown_event_names', COALESCE((SELECT json_object_agg(x.evenement, x.n)"
-            "   FROM (SELECT e.evenement, count(*) AS n FROM evenement_log e"
-            "   WHERE e.session_id IN (SELECT l.session_id FROM session_log_file l"
-            "   WHERE l.log_file_id = f.id) AND e.log_file_id = f.id"
-            "   AND e.evenement NOT IN ('MachineStart', 'MachineStop') GROUP BY 1 ORDER BY 1) x),"
-            "   '{}'::json),"
-            " 'sessions', COALESCE((SELECT json_agg(json_build_object('id', s.id,"
-            "   'date_production', s.date_production) ORDER BY s.date_production)"
-            "   FROM session_log_file l JOIN session_production s ON s.id = l.session_id"
-            "   WHERE l.log_file_id = f.id), '[]'::json))::text" FILE_OF_CENTRE " AND f.name = $2");
+static struct db_stmt q_file = DB_STMT(
+    "SELECT json_build_object('centre', $1::text, 'name', f.name,"
+    " 'date_production', f.date_production, 'size', f.size, 'offset', f.byte_offset,"
+    " 'line_number', f.line_number, 'lines', f.lines, 'non_event_lines', f.non_event_lines,"
+    " 'unknown_events', f.unknown_events, 'rejected_lines', f.rejected_lines,"
+    " 'rereads', f.rereads, 'first_read_at', " JSON_SQL_UTC(
+        "f.first_read_at") ","
+                           " 'last_read_at', " JSON_SQL_UTC(
+                               "f.last_read_at") ","
+                                                 " 'unknown_event_names', COALESCE((SELECT "
+                                                 "json_object_agg(x.evenement, x.n)"
+                                                 "   FROM (SELECT e.evenement, count(*) AS n FROM "
+                                                 "evenement_log e"
+                                                 "   WHERE e.session_id IN (SELECT l.session_id "
+                                                 "FROM session_log_file l"
+                                                 "   WHERE l.log_file_id = f.id) AND e.log_file_id "
+                                                 "= f.id"
+                                                 "   AND e.evenement NOT IN ('MachineStart', "
+                                                 "'MachineStop') GROUP BY 1 ORDER BY 1) x),"
+                                                 "   '{}'::json),"
+                                                 " 'sessions', COALESCE((SELECT "
+                                                 "json_agg(json_build_object('id', s.id,"
+                                                 "   'date_production', s.date_production) ORDER "
+                                                 "BY s.date_production)"
+                                                 "   FROM session_log_file l JOIN "
+                                                 "session_production s ON s.id = l.session_id"
+                                                 "   WHERE l.log_file_id = f.id), "
+                                                 "'[]'::json))::text" FILE_OF_CENTRE
+                                                 " AND f.name = $2");
 
 #define REJECT_COLUMNS "f.name, r.line, r.id, r.reason, r.raw"
 

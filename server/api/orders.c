@@ -8,6 +8,7 @@
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
+#include "core/json_out.h"
 #include "core/text.h"
 #include "db/db.h"
 #include "http/reply.h"
@@ -29,7 +30,7 @@ static const char *const sources[] = {"erp", "api", NULL};
     " 'extension', o.extension, 'status', o.status,"                                               \
     " 'date_modification', o.date_modification, 'coffre', o.coffre,"                               \
     " 'gestion_en_stock', o.gestion_en_stock,"                                                     \
-    " 'date_synchronisation', sluice_rfc3339(o.date_synchronisation), 'source', o.source,"         \
+    " 'date_synchronisation', " JSON_SQL_UTC("o.date_synchronisation") ", 'source', o.source,"         \
     " 'status_source', o.status_source)"
 
 /* $1 statuses (text[], NULL: any), $2 gestion_en_stock, $3 the daterange
@@ -241,7 +242,7 @@ void api_order_get(struct request *req) {
     }
     struct textbuf b = {0};
     json_t *num = text_json_string_lossy(numero);
-    char *num_text = json_dumps(num, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+    char *num_text = json_dumps(num, JSON_ENCODE_ANY);
     json_decref(num);
     textbuf_printf(&b, "{\"numero_commande\":%s,\"items\":[", num_text ? num_text : "\"\"");
     free(num_text);
@@ -253,7 +254,7 @@ void api_order_get(struct request *req) {
         reply_problem(req, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    reply_bytes(req, 200, "application/json", b.data, b.len, false);
+    reply_json_text(req, 200, b.data, b.len);
     free(b.data);
 }
 
@@ -400,18 +401,11 @@ void api_orders_create(struct request *req) {
     } else if (!many) {
         struct textbuf location = {0};
         textbuf_printf(&location, "/commandes-volets/");
-        for (const unsigned char *c = (const unsigned char *)keys[0].numero; *c; c++) {
-            bool plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                         (*c >= '0' && *c <= '9') || strchr("-._~", *c);
-            if (plain)
-                textbuf_printf(&location, "%c", *c);
-            else
-                textbuf_printf(&location, "%%%02X", *c);
-        }
+        textbuf_percent_encode(&location, keys[0].numero, false);
         if (location.data) reply_header(req, "Location", location.data);
         free(location.data);
-        reply_bytes(req, 201, "application/json", PQgetvalue(job.result, 0, 2),
-                    (size_t)PQgetlength(job.result, 0, 2), false);
+        reply_json_text(req, 201, PQgetvalue(job.result, 0, 2),
+                        (size_t)PQgetlength(job.result, 0, 2));
     } else {
         struct textbuf b = {0};
         textbuf_printf(&b, "{\"items\":[");
@@ -419,7 +413,7 @@ void api_orders_create(struct request *req) {
             textbuf_printf(&b, "%s%s", i ? "," : "", PQgetvalue(job.result, i, 2));
         textbuf_printf(&b, "]}");
         if (b.data)
-            reply_bytes(req, 201, "application/json", b.data, b.len, false);
+            reply_json_text(req, 201, b.data, b.len);
         else
             reply_problem(req, PROBLEM_INTERNAL, "out of memory");
         free(b.data);

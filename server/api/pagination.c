@@ -4,6 +4,7 @@
 #include "api/pagination.h"
 
 #include "api/query_params.h"
+#include "core/json_out.h"
 #include "core/text.h"
 #include "http/reply.h"
 
@@ -128,8 +129,10 @@ bool page_parse(struct request *req, const struct page_sort *sorts, size_t nsort
         while (i < nsorts && strcmp(v, sorts[i].name) != 0) i++;
         if (i == nsorts) {
             struct textbuf known = {0};
-            for (size_t k = 0; k < nsorts; k++)
-                textbuf_printf(&known, "%s%s", k ? ", " : "", sorts[k].name);
+            for (size_t k = 0; k < nsorts; k++) {
+                if (k) textbuf_put(&known, ", ", 2);
+                textbuf_put(&known, sorts[k].name, strlen(sorts[k].name));
+            }
             query_bad(req, "sort", "sort must be one of: %s", known.data ? known.data : "");
             free(known.data);
             return false;
@@ -161,42 +164,25 @@ const char *page_key(const struct page *p, size_t i, const char *first_page) {
     return p->has_cursor && i < PAGE_MAX_KEYS && p->after[i] ? p->after[i] : first_page;
 }
 
-/* Percent-encodes everything but RFC 3986's unreserved characters (and, for a path,
- * keeps '/' and the other characters allowed in a path). */
-static void url_encode(struct textbuf *b, const char *s, bool path) {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        bool plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
-                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~' ||
-                     (path && strchr("/!$&'()*+,;=:@", *c));
-        if (plain) {
-            json_row_put(b, (const char *)c, 1);
-        } else {
-            char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
-            json_row_put(b, esc, 3);
-        }
-    }
-}
-
 /* Link: <path?same parameters&cursor=...>; rel="next" (the path was decoded by
  * libmicrohttpd: encoded again). */
 static void set_link(struct request *req, const char *cursor) {
     struct textbuf b = {0};
-    json_row_put(&b, "<", 1);
-    url_encode(&b, req->path, true);
+    textbuf_put(&b, "<", 1);
+    textbuf_percent_encode(&b, req->path, true);
     char sep = '?';
     for (size_t i = 0; i < req->nquery; i++) {
         if (strcmp(req->query[i].key, "cursor") == 0) continue;
-        json_row_put(&b, &sep, 1);
-        url_encode(&b, req->query[i].key, false);
-        json_row_put(&b, "=", 1);
-        url_encode(&b, req->query[i].value, false);
+        textbuf_put(&b, &sep, 1);
+        textbuf_percent_encode(&b, req->query[i].key, false);
+        textbuf_put(&b, "=", 1);
+        textbuf_percent_encode(&b, req->query[i].value, false);
         sep = '&';
     }
-    json_row_put(&b, &sep, 1);
-    json_row_put(&b, "cursor=", 7);
-    json_row_put(&b, cursor, strlen(cursor));
-    json_row_put(&b, ">; rel=\"next\"", 13);
+    textbuf_put(&b, &sep, 1);
+    textbuf_put(&b, "cursor=", 7);
+    textbuf_put(&b, cursor, strlen(cursor));
+    textbuf_put(&b, ">; rel=\"next\"", 13);
     if (b.data) reply_header(req, "Link", b.data);
     free(b.data);
 }
@@ -209,15 +195,15 @@ void page_reply_text(struct request *req, const struct page *p, const char *item
         return;
     }
     struct textbuf b = {0};
-    json_row_put(&b, "{\"items\":", 9);
-    json_row_put(&b, items_json, items_len);
-    json_row_put(&b, ",\"next_cursor\":", 15);
+    textbuf_put(&b, "{\"items\":", 9);
+    textbuf_put(&b, items_json, items_len);
+    textbuf_put(&b, ",\"next_cursor\":", 15);
     if (cursor) {
-        json_row_put(&b, "\"", 1);
-        json_row_put(&b, cursor, strlen(cursor));
-        json_row_put(&b, "\"}", 2);
+        textbuf_put(&b, "\"", 1);
+        textbuf_put(&b, cursor, strlen(cursor));
+        textbuf_put(&b, "\"}", 2);
     } else {
-        json_row_put(&b, "null}", 5);
+        textbuf_put(&b, "null}", 5);
     }
     if (!b.data) {
         free(cursor);
@@ -237,7 +223,7 @@ static void page_reply_items(struct request *req, const struct page *p, const PG
                              const int *key_cols, struct textbuf *items) {
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
-    json_row_put(items, "]", 1);
+    textbuf_put(items, "]", 1);
     const char *keys[PAGE_MAX_KEYS] = {0};
     bool more = rows > p->limit;
     for (size_t k = 0; more && k < p->sort->nkeys; k++)
@@ -255,10 +241,15 @@ void page_reply_result(struct request *req, const struct page *p, const PGresult
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
     struct textbuf items = {0};
-    json_row_put(&items, "[", 1);
+    textbuf_put(&items, "[", 1);
     for (int i = 0; i < shown; i++) {
-        if (i) json_row_put(&items, ",", 1);
-        json_row_put(&items, PQgetvalue(r, i, json_col), (size_t)PQgetlength(r, i, json_col));
+        if (i) textbuf_put(&items, ",", 1);
+        if (json_out_append(&items, PQgetvalue(r, i, json_col),
+                            (size_t)PQgetlength(r, i, json_col)) != 0) {
+            free(items.data);
+            reply_problem(req, PROBLEM_INTERNAL, "an item of the list is not JSON");
+            return;
+        }
     }
     page_reply_items(req, p, r, key_cols, &items);
 }
@@ -317,9 +308,9 @@ void page_reply_rows(struct request *req, const struct page *p, const PGresult *
     int rows = PQntuples(r);
     int shown = rows > p->limit ? (int)p->limit : rows;
     struct textbuf items = {0};
-    json_row_put(&items, "[", 1);
+    textbuf_put(&items, "[", 1);
     for (int i = 0; i < shown; i++) {
-        if (i) json_row_put(&items, ",", 1);
+        if (i) textbuf_put(&items, ",", 1);
         json_row_append(&items, r, i, first, cols, ncols);
     }
     page_reply_items(req, p, r, key_cols, &items);
@@ -327,12 +318,13 @@ void page_reply_rows(struct request *req, const struct page *p, const PGresult *
 
 void page_reply(struct request *req, const struct page *p, json_t *items,
                 const char *const *next_keys) {
-    char *text = json_dumps(items, JSON_COMPACT | JSON_ENSURE_ASCII);
+    size_t len = 0;
+    char *text = json_out_dump(items, &len);
     json_decref(items);
     if (!text) {
         reply_problem(req, PROBLEM_INTERNAL, "out of memory");
         return;
     }
-    page_reply_text(req, p, text, strlen(text), next_keys);
+    page_reply_text(req, p, text, len, next_keys);
     free(text);
 }

@@ -2,6 +2,7 @@
  * /parameters/{id} — the parameter_reference table (what a measurement measures, its
  * unit and plausible display range). JSON built by PostgreSQL; display_min/display_max
  * are JSON numbers. Nothing outlives a request. */
+#include "core/json_out.h"
 #include "api/body_fields.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
@@ -18,8 +19,8 @@
 #define PARAMETER_JSON                                                                             \
     "json_build_object('parameter_id', p.parameter_id, 'label', p.label, 'unit', p.unit,"          \
     " 'display_min', p.display_min, 'display_max', p.display_max,"                                 \
-    " 'created_at', sluice_rfc3339(p.created_at), 'updated_at', "                                  \
-    "sluice_rfc3339(p.updated_at))::text"
+    " 'created_at', " JSON_SQL_UTC("p.created_at") ", 'updated_at', "                              \
+                                                   "" JSON_SQL_UTC("p.updated_at") ")::text"
 
 static struct db_stmt q_list =
     DB_STMT("SELECT p.parameter_id, " PARAMETER_JSON " FROM parameter_reference p"

@@ -4,6 +4,7 @@
  * range, time-ordered, keyset-paginated). Personal fields are shown to operators and
  * admins; viewers get the name's initials and no birth date or sex ("masked": true).
  * Nothing outlives a request. */
+#include "core/json_out.h"
 #include "api/body_fields.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
@@ -226,8 +227,9 @@ void api_patient_patch(struct request *req) {
 
 #define DATA_JSON                                                                                  \
     "json_build_object('id', d.id, 'id_patient', d.id_patient, 'parameter_id', d.parameter_id,"    \
-    " 'value', d.value, 'timestamp', sluice_rfc3339(d.\"timestamp\"), 'alert_flag', d.alert_flag," \
-    " 'created_by', d.created_by, 'archived', d.archived)::text"
+    " 'value', d.value, 'timestamp', " JSON_SQL_UTC(                                               \
+        "d.\"timestamp\"") ", 'alert_flag', d.alert_flag,"                                         \
+                           " 'created_by', d.created_by, 'archived', d.archived)::text"
 
 /* $1 patient, $2 parameter (NULL: all), $3 from (inclusive), $4 to (exclusive), $5 and $6
  * the keyset (timestamp, id) after which to start, $7 limit. */

@@ -3,6 +3,7 @@
  * field; audited as schedule.update). Schedules are created by SCHEDULES (see
  * workers/scheduler.h). The SQL is in workers/schedule_store.c; req->json is borrowed;
  * everything else is freed before returning. */
+#include "api/body_fields.h"
 #include "api/handlers.h"
 #include "app.h"
 #include "auth/audit.h"
@@ -21,10 +22,20 @@ static const char *time_zone(void) {
     return tz ? tz : "UTC";
 }
 
-static void invalid(struct request *req, const char *field, const char *msg) {
-    reply_problem_with(req, PROBLEM_VALIDATION, json_pack("{s:s}", "field", field), "%s: %s", field,
-                       msg);
+static const char *cron_rule(const char *s, size_t len) {
+    static _Thread_local char why[256];
+    struct cron c;
+    (void)len;
+    return cron_parse(s, &c, why, sizeof why) == 0 ? NULL : why;
 }
+
+enum { F_ENABLED, F_CRON, F_ARGS, F_COUNT };
+
+static const struct field_spec schedule_fields[F_COUNT] = {
+    [F_ENABLED] = {.name = "enabled", .type = FIELD_BOOL},
+    [F_CRON] = {.name = "cron", .type = FIELD_TEXT, .any_text = true, .explain = cron_rule},
+    [F_ARGS] = {.name = "args", .type = FIELD_OBJECT},
+};
 
 void api_schedules_list(struct request *req) {
     bool found;
@@ -61,18 +72,11 @@ void api_schedule_patch(struct request *req) {
         reply_problem(req, PROBLEM_NOT_FOUND, "no schedule named \"%.64s\"", name ? name : "");
         return;
     }
-    json_t *body = req->json;
-    if (!json_is_object(body)) {
-        invalid(req, "body", "expected a JSON object with enabled, cron and/or args");
+    struct field_value f[F_COUNT];
+    struct field_errors errs = {0};
+    if (!body_fields_check(req->json, "", schedule_fields, F_COUNT, f, &errs)) {
+        body_fields_reply(req, &errs);
         return;
-    }
-    const char *key;
-    json_t *value;
-    json_object_foreach(body, key, value) {
-        if (strcmp(key, "enabled") != 0 && strcmp(key, "cron") != 0 && strcmp(key, "args") != 0) {
-            invalid(req, key, "unknown member (accepted: enabled, cron, args)");
-            return;
-        }
     }
     char kind_name[72];
     int found = schedule_store_kind(req->db, name, kind_name);
@@ -84,49 +88,23 @@ void api_schedule_patch(struct request *req) {
         reply_problem(req, PROBLEM_NOT_FOUND, "no schedule named \"%s\"", name);
         return;
     }
-    json_t *jenabled = json_object_get(body, "enabled"), *jcron = json_object_get(body, "cron"),
-           *jargs = json_object_get(body, "args");
-    int enabled = -1;
-    if (jenabled) {
-        if (!json_is_boolean(jenabled)) {
-            invalid(req, "enabled", "expected true or false");
-            return;
-        }
-        enabled = json_is_true(jenabled);
-    }
-    const char *cron_text = NULL;
-    if (jcron) {
-        struct cron c;
-        char why[256];
-        if (!json_is_string(jcron)) {
-            invalid(req, "cron", "expected a cron expression");
-            return;
-        }
-        cron_text = json_string_value(jcron);
-        if (strlen(cron_text) != json_string_length(jcron) ||
-            cron_parse(cron_text, &c, why, sizeof why) != 0) {
-            reply_problem_with(req, PROBLEM_VALIDATION, json_pack("{s:s}", "field", "cron"),
-                               "cron: %s", why);
-            return;
-        }
-    }
+    int enabled = f[F_ENABLED].present ? f[F_ENABLED].boolean : -1;
+    const char *cron_text = f[F_CRON].text;
     char *args_text = NULL;
-    if (jargs) {
+    if (f[F_ARGS].present) {
         const struct job_kind *kind = job_kind_find(kind_name);
-        struct job_error err;
         if (!kind) {
-            invalid(req, "args", "this binary does not know the schedule's job kind");
+            body_fields_fail_rule(&errs, "args",
+                                  "cannot be checked: this binary does not know the schedule's "
+                                  "job kind");
+            body_fields_reply(req, &errs);
             return;
         }
-        if (!json_is_object(jargs) || job_args_check(kind, jargs, &err) != 0) {
-            if (!json_is_object(jargs))
-                invalid(req, "args", "expected a JSON object");
-            else
-                reply_problem_with(req, PROBLEM_VALIDATION, json_pack("{s:s}", "field", err.field),
-                                   "%s: %s", err.field, err.message);
+        if (!job_args_collect(kind, f[F_ARGS].json, &errs)) {
+            body_fields_reply(req, &errs);
             return;
         }
-        args_text = json_dumps(jargs, JSON_COMPACT | JSON_SORT_KEYS);
+        args_text = json_dumps(f[F_ARGS].json, JSON_COMPACT | JSON_SORT_KEYS);
     }
     struct change ch = {req, name, enabled, cron_text, args_text, 0};
     int rc = db_transaction(req->db, apply_change, &ch);

@@ -1,7 +1,8 @@
 /* sessions: GET /sessions/ (paginated; filters centre, from, to), GET /sessions/{id}
  * (figures, job profiles, waits, stops) and GET /sessions/{id}/pieces (paginated), with
- * their SQL. The lists are written as JSON from plain columns (json_row.h), the detail is
- * built by PostgreSQL; PGresults are cleared before returning.
+ * their SQL. The lists and the detail are written as JSON from plain columns (json_row.h),
+ * the detail's nested rows by PostgreSQL (json_agg); PGresults are cleared before
+ * returning.
  *
  * from/to bound the production day: a date (YYYY-MM-DD) compares with date_production;
  * an RFC 3339 instant keeps the sessions whose day, in the centre's time zone, ends
@@ -13,6 +14,7 @@
 #include "api/pagination.h"
 #include "api/query_params.h"
 #include "api/row_query.h"
+#include "core/text.h"
 #include "db/db.h"
 #include "http/reply.h"
 
@@ -20,52 +22,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Figures of session sp of centre c, as json_build_object members (GET /sessions/{id}). */
-#define SESSION_FIELDS                                                                             \
-    "'id', sp.id, 'centre', c.code, 'date_production', sp.date_production,"                        \
-    " 'heure_premiere_piece', sluice_rfc3339(sp.heure_premiere_piece),"                            \
-    " 'heure_derniere_piece', sluice_rfc3339(sp.heure_derniere_piece),"                            \
-    " 'heure_premier_machine_start', sluice_rfc3339(sp.heure_premier_machine_start),"              \
-    " 'heure_dernier_machine_stop', sluice_rfc3339(sp.heure_dernier_machine_stop),"                \
-    " 'total_pieces', sp.total_pieces,"                                                            \
-    " 'duree_production_totale', round(sp.duree_production_totale::numeric, 4),"                   \
-    " 'temps_attente', round(sp.temps_attente::numeric, 4),"                                       \
-    " 'temps_arret_volontaire', round(sp.temps_arret_volontaire::numeric, 4),"                     \
-    " 'temps_production_effectif', round(sp.temps_production_effectif::numeric, 4),"               \
-    " 'taux_occupation', round(sp.taux_occupation::numeric, 2),"                                   \
-    " 'taux_attente', round(sp.taux_attente::numeric, 2),"                                         \
-    " 'taux_arret_volontaire', round(sp.taux_arret_volontaire::numeric, 2),"                       \
-    " 'fichier_log_source', sp.fichier_log_source"
-
-/* The same figures as plain columns, for the lists (written as JSON by json_row, see
- * session_cols): PostgreSQL's json_build_object would cost more than the query. */
+/* The figures of session sp of centre c as plain columns, written as JSON by json_row
+ * (session_cols): the lists and the detail select these and write them from the same
+ * declaration, so a figure reads the same in both (PostgreSQL's json_build_object would
+ * also cost more than the query). */
+/* clang-format off */
 #define SESSION_COLUMNS                                                                            \
-    "sp.id, c.code, to_char(sp.date_production, 'YYYY-MM-DD'),"                                    \
-    " to_json(sp.heure_premiere_piece AT TIME ZONE 'UTC'),"                                        \
-    " to_json(sp.heure_derniere_piece AT TIME ZONE 'UTC'),"                                        \
-    " to_json(sp.heure_premier_machine_start AT TIME ZONE 'UTC'),"                                 \
-    " to_json(sp.heure_dernier_machine_stop AT TIME ZONE 'UTC'),"                                  \
-    " sp.total_pieces, sp.duree_production_totale, sp.temps_attente,"                              \
-    " sp.temps_arret_volontaire, sp.temps_production_effectif, sp.taux_occupation,"                \
-    " sp.taux_attente, sp.taux_arret_volontaire, sp.fichier_log_source"
+    "sp.id, c.code, " JSON_SQL_DATE("sp.date_production") ", "                                     \
+    JSON_SQL_UTC("sp.heure_premiere_piece") ", " JSON_SQL_UTC("sp.heure_derniere_piece") ", "      \
+    JSON_SQL_UTC("sp.heure_premier_machine_start") ", "                                            \
+    JSON_SQL_UTC("sp.heure_dernier_machine_stop") ", sp.total_pieces, "                            \
+    "sp.duree_production_totale, sp.temps_attente, sp.temps_arret_volontaire, "                    \
+    "sp.temps_production_effectif, sp.taux_occupation, sp.taux_attente, "                          \
+    "sp.taux_arret_volontaire, sp.fichier_log_source"
+/* clang-format on */
 
-static const struct json_col session_cols[] = {
-    {"id", JCOL_INT, 0},
-    {"centre", JCOL_TEXT, 0},
-    {"date_production", JCOL_TEXT, 0},
-    {"heure_premiere_piece", JCOL_UTC, 0},
-    {"heure_derniere_piece", JCOL_UTC, 0},
-    {"heure_premier_machine_start", JCOL_UTC, 0},
-    {"heure_dernier_machine_stop", JCOL_UTC, 0},
-    {"total_pieces", JCOL_INT, 0},
-    {"duree_production_totale", JCOL_NUM, 4},
-    {"temps_attente", JCOL_NUM, 4},
-    {"temps_arret_volontaire", JCOL_NUM, 4},
-    {"temps_production_effectif", JCOL_NUM, 4},
-    {"taux_occupation", JCOL_NUM, 2},
-    {"taux_attente", JCOL_NUM, 2},
-    {"taux_arret_volontaire", JCOL_NUM, 2},
-    {"fichier_log_source", JCOL_TEXT, 0},
+/* Hours to 4 decimals, rates (percent) to 2. */
+#define SESSION_COLS                                                                               \
+    {"id", JCOL_INT, 0}, {"centre", JCOL_TEXT, 0}, {"date_production", JCOL_TEXT, 0},              \
+        {"heure_premiere_piece", JCOL_UTC, 0}, {"heure_derniere_piece", JCOL_UTC, 0},              \
+        {"heure_premier_machine_start", JCOL_UTC, 0}, {"heure_dernier_machine_stop", JCOL_UTC, 0}, \
+        {"total_pieces", JCOL_INT, 0}, {"duree_production_totale", JCOL_NUM, 4},                   \
+        {"temps_attente", JCOL_NUM, 4}, {"temps_arret_volontaire", JCOL_NUM, 4},                   \
+        {"temps_production_effectif", JCOL_NUM, 4}, {"taux_occupation", JCOL_NUM, 2},              \
+        {"taux_attente", JCOL_NUM, 2}, {"taux_arret_volontaire", JCOL_NUM, 2}, {                   \
+        "fichier_log_source", JCOL_TEXT, 0                                                         \
+    }
+
+static const struct json_col session_cols[] = {SESSION_COLS};
+
+/* GET /sessions/{id}: the same, then the counts and the session's rows. */
+static const struct json_col session_detail_cols[] = {
+    SESSION_COLS,
+    {"nombre_job_profils", JCOL_INT, 0},
+    {"nombre_attentes", JCOL_INT, 0},
+    {"nombre_arrets", JCOL_INT, 0},
+    {"job_profils", JCOL_JSON, 0},
+    {"periodes_attente", JCOL_JSON, 0},
+    {"periodes_arret", JCOL_JSON, 0},
+    {"source_files", JCOL_JSON, 0},
 };
 /* Keyset columns of the lists: date_production, id. */
 static const int session_keys[] = {2, 0};
@@ -115,32 +110,33 @@ static struct db_stmt q_centre_asc = DB_STMT(
 
 static struct db_stmt q_centre_exists = DB_STMT("SELECT 1 FROM centre_usinage WHERE code = $1");
 
+/* clang-format off */
 static struct db_stmt q_get = DB_STMT(
-    "SELECT json_build_object(" SESSION_FIELDS ","
-    " 'nombre_job_profils', (SELECT count(*) FROM job_profil j WHERE j.session_id = sp.id),"
-    " 'nombre_attentes', (SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id),"
-    " 'nombre_arrets', (SELECT count(*) FROM periode_arret s WHERE s.session_id = sp.id),"
-    " 'job_profils', COALESCE((SELECT json_agg(json_build_object('id', j.id,"
+    "SELECT " SESSION_COLUMNS ","
+    " (SELECT count(*) FROM job_profil j WHERE j.session_id = sp.id),"
+    " (SELECT count(*) FROM periode_attente a WHERE a.session_id = sp.id),"
+    " (SELECT count(*) FROM periode_arret s WHERE s.session_id = sp.id),"
+    " COALESCE((SELECT json_agg(json_build_object('id', j.id,"
     "   'reference', j.reference, 'longueur', j.longueur, 'couleur', j.couleur,"
-    "   'timestamp_debut', sluice_rfc3339(j.timestamp_debut))"
+    "   'timestamp_debut', " JSON_SQL_UTC("j.timestamp_debut") ")"
     "   ORDER BY j.timestamp_debut, j.id) FROM job_profil j WHERE j.session_id = sp.id),"
     "   '[]'::json),"
-    " 'periodes_attente', COALESCE((SELECT json_agg(json_build_object('id', a.id,"
-    "   'timestamp_debut', sluice_rfc3339(a.timestamp_debut),"
-    "   'timestamp_fin', sluice_rfc3339(a.timestamp_fin), 'duree_secondes', a.duree_secondes)"
+    " COALESCE((SELECT json_agg(json_build_object('id', a.id,"
+    "   'timestamp_debut', " JSON_SQL_UTC("a.timestamp_debut") ","
+    "   'timestamp_fin', " JSON_SQL_UTC("a.timestamp_fin") ", 'duree_secondes', a.duree_secondes)"
     "   ORDER BY a.timestamp_debut, a.id) FROM periode_attente a WHERE a.session_id = sp.id),"
     "   '[]'::json),"
-    " 'periodes_arret', COALESCE((SELECT json_agg(json_build_object('id', s.id,"
-    "   'timestamp_debut', sluice_rfc3339(s.timestamp_debut),"
-    "   'timestamp_fin', sluice_rfc3339(s.timestamp_fin), 'duree_secondes', s.duree_secondes)"
+    " COALESCE((SELECT json_agg(json_build_object('id', s.id,"
+    "   'timestamp_debut', " JSON_SQL_UTC("s.timestamp_debut") ","
+    "   'timestamp_fin', " JSON_SQL_UTC("s.timestamp_fin") ", 'duree_secondes', s.duree_secondes)"
     "   ORDER BY s.timestamp_debut, s.id) FROM periode_arret s WHERE s.session_id = sp.id),"
     "   '[]'::json),"
-    " 'source_files', COALESCE((SELECT json_agg(f.name ORDER BY f.name) FROM session_log_file l"
-    "   JOIN log_file f ON f.id = l.log_file_id WHERE l.session_id = sp.id), "
-    "'[]'::json))::text" SESSION_FROM " WHERE sp.id = $1");
+    " COALESCE((SELECT json_agg(f.name ORDER BY f.name) FROM session_log_file l"
+    "   JOIN log_file f ON f.id = l.log_file_id WHERE l.session_id = sp.id), '[]'::json)"
+    SESSION_FROM " WHERE sp.id = $1");
+/* clang-format on */
 
-#define PIECE_COLUMNS                                                                              \
-    "p.id, p.numero_piece, to_json(p.timestamp_production AT TIME ZONE 'UTC'), p.details"
+#define PIECE_COLUMNS "p.id, p.numero_piece, " JSON_SQL_UTC("p.timestamp_production") ", p.details"
 
 static const struct json_col piece_cols[] = {
     {"id", JCOL_INT, 0},
@@ -279,15 +275,12 @@ static bool session_exists(struct request *req, const char *id) {
 
 /* The {id} path parameter; false after a 400. */
 static bool session_id(struct request *req, char out[24]) {
-    const char *s = request_param(req, "id");
-    size_t n = s ? strlen(s) : 0;
-    bool ok = n >= 1 && n <= 18;
-    for (size_t i = 0; ok && i < n; i++) ok = s[i] >= '0' && s[i] <= '9';
-    if (!ok || strtoll(s, NULL, 10) < 1) {
+    int64_t id;
+    if (!text_parse_id(request_param(req, "id"), &id)) {
         query_bad(req, "id", "the session id must be a positive integer");
         return false;
     }
-    snprintf(out, 24, "%lld", strtoll(s, NULL, 10));
+    snprintf(out, 24, "%lld", (long long)id);
     return true;
 }
 
@@ -299,7 +292,9 @@ void api_session_get(struct request *req) {
     const char *v[] = {id};
     char not_found[64];
     snprintf(not_found, sizeof not_found, "no session with id %s", id);
-    row_query_then(req, &q_get, 1, v, "get session", not_found);
+    row_query_cols_then(req, &q_get, 1, v, session_detail_cols,
+                        sizeof session_detail_cols / sizeof session_detail_cols[0], "get session",
+                        not_found);
 }
 
 void api_session_pieces(struct request *req) {

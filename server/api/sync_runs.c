@@ -2,6 +2,7 @@
  * the orders.sync job kind) — GET /sync-runs (paginated, newest first by default) and
  * GET /sync-runs/{id}, for viewers and up. JSON is built by PostgreSQL; nothing is kept
  * after the handler returns. */
+#include "core/json_out.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
@@ -14,11 +15,16 @@
 
 #define RUN_JSON                                                                                   \
     "json_build_object('id', r.id, 'kind', r.kind, 'job_id', r.job_id, 'attempt', r.attempt,"      \
-    " 'status', r.status, 'started_at', sluice_rfc3339(r.started_at),"                             \
-    " 'finished_at', sluice_rfc3339(r.finished_at), 'rows_read', r.rows_read,"                     \
-    " 'inserted', r.inserted, 'updated', r.updated, 'deleted', r.deleted,"                         \
-    " 'unchanged', r.unchanged, 'duplicates', r.duplicates, 'rejected', r.rejected,"               \
-    " 'rejected_by', r.rejected_by, 'error', r.error)::text"
+    " 'status', r.status, 'started_at', " JSON_SQL_UTC(                                            \
+        "r.started_at") ","                                                                        \
+                        " 'finished_at', " JSON_SQL_UTC(                                           \
+                            "r.finished_at") ", 'rows_read', r.rows_read,"                         \
+                                             " 'inserted', r.inserted, 'updated', r.updated, "     \
+                                             "'deleted', r.deleted,"                               \
+                                             " 'unchanged', r.unchanged, 'duplicates', "           \
+                                             "r.duplicates, 'rejected', r.rejected,"               \
+                                             " 'rejected_by', r.rejected_by, 'error', "            \
+                                             "r.error)::text"
 
 /* $1 the id after which the page starts, $2 the limit. */
 static struct db_stmt q_list_desc = DB_STMT("SELECT r.id, " RUN_JSON " FROM sync_runs r"

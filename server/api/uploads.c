@@ -2,6 +2,7 @@
  * file UPLOAD_DIR/<id>; api_uploads_create records it once it is in place), GET
  * /uploads/{id} and DELETE /uploads/{id}. JSON is built by PostgreSQL. The id reserved
  * by prepare travels to the handler in req->ctx (malloc'd, freed with the request). */
+#include "core/json_out.h"
 #include "api/handlers.h"
 #include "api/query_params.h"
 #include "api/row_query.h"
@@ -21,8 +22,8 @@
 #define UPLOAD_JSON                                                                                \
     "json_build_object('id', u.id, 'size', u.size, 'sha256', u.sha256, 'filename', u.filename,"    \
     " 'content_type', u.content_type, 'created_by', u.created_by,"                                 \
-    " 'created_at', sluice_rfc3339(u.created_at), 'expires_at', "                                  \
-    "sluice_rfc3339(u.expires_at))::text"
+    " 'created_at', " JSON_SQL_UTC("u.created_at") ", 'expires_at', "                              \
+                                                   "" JSON_SQL_UTC("u.expires_at") ")::text"
 
 static struct db_stmt q_reserve =
     DB_STMT("SELECT nextval(pg_get_serial_sequence('uploads', 'id'))");

@@ -4,6 +4,7 @@
  * (auth/pii.h). Changes and their audit rows are written in one transaction; a changed
  * user is dropped from the principal cache once it committed (its tokens see the change
  * on the very next request). */
+#include "api/body_fields.h"
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
@@ -12,6 +13,7 @@
 #include "auth/principal_cache.h"
 #include "auth/role.h"
 #include "auth/user_store.h"
+#include "core/text.h"
 #include "http/reply.h"
 
 #include <sodium.h>
@@ -21,26 +23,11 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static void invalid(struct request *req, const char *field, const char *msg) {
-    reply_problem_with(req, PROBLEM_VALIDATION, json_pack("{s:s}", "field", field), "%s: %s", field,
-                       msg);
-}
-
-/* A positive id of at most 18 digits, or 0. */
-static int64_t parse_id(const char *s) {
-    if (!s || !*s || strlen(s) > 18 || s[0] == '0') return 0;
-    int64_t v = 0;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9') return 0;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
 static int64_t path_id(struct request *req) {
     const char *raw = request_param(req, "id");
-    int64_t id = parse_id(raw);
-    if (id == 0) reply_problem(req, PROBLEM_NOT_FOUND, "no user with id \"%s\"", raw ? raw : "");
+    int64_t id = 0;
+    if (!text_parse_id(raw, &id))
+        reply_problem(req, PROBLEM_NOT_FOUND, "no user with id \"%s\"", raw ? raw : "");
     return id;
 }
 
@@ -70,75 +57,87 @@ static void reply_store_error(struct request *req, int rc, int64_t id, const cha
     }
 }
 
-/* Optional string-or-null member: *present tells whether it was given. Returns false
- * after replying 422 when it has another type. */
-static bool opt_string(struct request *req, json_t *body, const char *name, const char **out,
-                       bool *present) {
-    json_t *v = json_object_get(body, name);
-    *present = v != NULL;
-    *out = NULL;
-    if (!v || json_is_null(v)) return true;
-    if (!json_is_string(v)) {
-        invalid(req, name, "expected a string or null");
-        return false;
-    }
-    *out = json_string_value(v);
-    if (strlen(*out) != json_string_length(v)) {
-        invalid(req, name, "must not contain NUL characters");
-        return false;
-    }
-    return true;
+/* The members of POST and PATCH (api/body_fields.h); the rules are user_store's and
+ * password's. */
+static const char *username_rule(const char *s, size_t len) {
+    (void)len;
+    return user_check_username(s);
+}
+static const char *password_rule(const char *s, size_t len) { return password_check_rules(s, len); }
+static const char *email_rule(const char *s, size_t len) {
+    (void)len;
+    return user_check_email(s);
+}
+static const char *full_name_rule(const char *s, size_t len) {
+    (void)len;
+    return user_check_full_name(s);
 }
 
-/* Rejects members other than those listed (NULL-terminated). */
-static bool only_members(struct request *req, json_t *body, const char *const *allowed) {
-    if (!json_is_object(body)) {
-        reply_problem(req, PROBLEM_VALIDATION, "the body must be a JSON object");
-        return false;
+static const char *const roles[] = {"admin", "operator", "viewer", NULL};
+
+enum { F_USERNAME, F_PASSWORD, F_ROLE, F_EMAIL, F_FULL_NAME, F_ENABLED, F_COUNT };
+
+static const struct field_spec user_fields[F_COUNT] = {
+    [F_USERNAME] = {.name = "username",
+                    .type = FIELD_TEXT,
+                    .any_text = true,
+                    .explain = username_rule},
+    [F_PASSWORD] = {.name = "password",
+                    .type = FIELD_TEXT,
+                    .any_text = true,
+                    .explain = password_rule},
+    [F_ROLE] = {.name = "role", .type = FIELD_TEXT, .choices = roles},
+    [F_EMAIL] = {.name = "email",
+                 .type = FIELD_TEXT,
+                 .nullable = true,
+                 .any_text = true,
+                 .explain = email_rule},
+    [F_FULL_NAME] = {.name = "full_name",
+                     .type = FIELD_TEXT,
+                     .nullable = true,
+                     .any_text = true,
+                     .explain = full_name_rule},
+    [F_ENABLED] = {.name = "enabled", .type = FIELD_BOOL},
+};
+
+/* Checks the body against the members of POST (create: username, password and role
+ * required; no enabled) or PATCH (none required; no username). false after a 422. */
+static bool check_user_body(struct request *req, bool create, struct field_value f[F_COUNT]) {
+    struct field_spec specs[F_COUNT];
+    size_t n = 0;
+    int index[F_COUNT];
+    for (int i = 0; i < F_COUNT; i++) {
+        if ((create && i == F_ENABLED) || (!create && i == F_USERNAME)) continue;
+        specs[n] = user_fields[i];
+        specs[n].required = create && (i == F_USERNAME || i == F_PASSWORD || i == F_ROLE);
+        index[n++] = i;
     }
-    const char *key;
-    json_t *v;
-    json_object_foreach(body, key, v) {
-        bool ok = false;
-        for (size_t i = 0; allowed[i]; i++) ok = ok || strcmp(key, allowed[i]) == 0;
-        if (!ok) {
-            invalid(req, key, "unknown field");
-            return false;
-        }
+    struct field_value got[F_COUNT];
+    struct field_errors errs = {0};
+    bool ok = body_fields_check(req->json, "", specs, n, got, &errs);
+    memset(f, 0, F_COUNT * sizeof *f);
+    for (size_t k = 0; k < n; k++) f[index[k]] = got[k];
+    if (ok && !create && json_object_size(req->json) == 0) {
+        body_fields_fail(&errs, "body",
+                         "nothing to change: give role, enabled, password, email or full_name");
+        ok = false;
     }
-    return true;
+    if (!ok) body_fields_reply(req, &errs);
+    return ok;
 }
 
-/* Checks a password against the rules and hashes it; false after replying. */
-static bool hash_password(struct request *req, json_t *body, char out[PASSWORD_HASH_BYTES]) {
-    json_t *v = json_object_get(body, "password");
-    if (!json_is_string(v)) {
-        invalid(req, "password", "expected a string");
-        return false;
-    }
-    const char *why = password_check_rules(json_string_value(v), json_string_length(v));
-    if (why) {
-        invalid(req, "password", why);
-        return false;
-    }
-    if (password_hash(json_string_value(v), json_string_length(v), out) != 0) {
+/* Hashes the checked password; false after replying. */
+static bool hash_password(struct request *req, const struct field_value *pw,
+                          char out[PASSWORD_HASH_BYTES]) {
+    if (password_hash(pw->text, pw->len, out) != 0) {
         reply_problem(req, PROBLEM_INTERNAL, "the password could not be hashed");
         return false;
     }
     return true;
 }
 
-static bool check_pii(struct request *req, const char *email, const char *full_name) {
-    const char *why;
-    if (email && (why = user_check_email(email))) {
-        invalid(req, "email", why);
-        return false;
-    }
-    if (full_name && (why = user_check_full_name(full_name))) {
-        invalid(req, "full_name", why);
-        return false;
-    }
-    return true;
+static const char *text_or_null(const struct field_value *v) {
+    return v->present && !v->is_null ? v->text : NULL;
 }
 
 /* Replies the user with this id (after a change), status 200 or 201. */
@@ -174,37 +173,16 @@ static int create_tx(struct db *db, void *arg) {
 }
 
 void api_users_create(struct request *req) {
-    static const char *const allowed[] = {"username", "password",  "role",
-                                          "email",    "full_name", NULL};
-    json_t *body = req->json;
-    if (!only_members(req, body, allowed)) return;
-    json_t *jname = json_object_get(body, "username");
-    json_t *jrole = json_object_get(body, "role");
-    const char *why;
-    if (!json_is_string(jname)) {
-        invalid(req, "username", "expected a string");
-        return;
-    }
-    if ((why = user_check_username(json_string_value(jname)))) {
-        invalid(req, "username", why);
-        return;
-    }
-    int role = json_is_string(jrole) ? role_parse(json_string_value(jrole)) : -1;
-    if (role < 0) {
-        invalid(req, "role", "expected one of admin, operator, viewer");
-        return;
-    }
+    struct field_value f[F_COUNT];
+    if (!check_user_body(req, true, f)) return;
     struct create_tx t = {.req = req};
-    bool has_email, has_name;
-    if (!opt_string(req, body, "email", &t.in.email, &has_email) ||
-        !opt_string(req, body, "full_name", &t.in.full_name, &has_name) ||
-        !check_pii(req, t.in.email, t.in.full_name))
-        return;
+    t.in.email = text_or_null(&f[F_EMAIL]);
+    t.in.full_name = text_or_null(&f[F_FULL_NAME]);
     char hash[PASSWORD_HASH_BYTES];
-    if (!hash_password(req, body, hash)) return;
-    t.in.username = json_string_value(jname);
+    if (!hash_password(req, &f[F_PASSWORD], hash)) return;
+    t.in.username = f[F_USERNAME].text;
     t.in.password_hash = hash;
-    t.in.role = role;
+    t.in.role = role_parse(f[F_ROLE].text);
     int rc = db_transaction(req->db, create_tx, &t);
     sodium_memzero(hash, sizeof hash);
     if (rc != USER_OK) {
@@ -282,42 +260,22 @@ static int update_tx(struct db *db, void *arg) {
 }
 
 void api_users_update(struct request *req) {
-    static const char *const allowed[] = {"role",  "enabled",   "password",
-                                          "email", "full_name", NULL};
     int64_t id = path_id(req);
     if (!id) return;
-    json_t *body = req->json;
-    if (!only_members(req, body, allowed)) return;
-    if (json_object_size(body) == 0) {
-        reply_problem(req, PROBLEM_VALIDATION,
-                      "nothing to change: give role, enabled, password, email or full_name");
-        return;
-    }
+    struct field_value f[F_COUNT];
+    if (!check_user_body(req, false, f)) return;
     struct update_tx t = {.req = req, .id = id};
-    json_t *jrole = json_object_get(body, "role"), *jenabled = json_object_get(body, "enabled");
-    if (jrole) {
-        t.c.set_role = true;
-        t.c.role = json_is_string(jrole) ? role_parse(json_string_value(jrole)) : -1;
-        if (t.c.role < 0) {
-            invalid(req, "role", "expected one of admin, operator, viewer");
-            return;
-        }
-    }
-    if (jenabled) {
-        if (!json_is_boolean(jenabled)) {
-            invalid(req, "enabled", "expected true or false");
-            return;
-        }
-        t.c.set_enabled = true;
-        t.c.enabled = json_is_true(jenabled);
-    }
-    if (!opt_string(req, body, "email", &t.c.email, &t.c.set_email) ||
-        !opt_string(req, body, "full_name", &t.c.full_name, &t.c.set_full_name) ||
-        !check_pii(req, t.c.email, t.c.full_name))
-        return;
+    t.c.set_role = f[F_ROLE].present;
+    t.c.role = t.c.set_role ? role_parse(f[F_ROLE].text) : 0;
+    t.c.set_enabled = f[F_ENABLED].present;
+    t.c.enabled = f[F_ENABLED].boolean;
+    t.c.set_email = f[F_EMAIL].present;
+    t.c.email = text_or_null(&f[F_EMAIL]);
+    t.c.set_full_name = f[F_FULL_NAME].present;
+    t.c.full_name = text_or_null(&f[F_FULL_NAME]);
     char hash[PASSWORD_HASH_BYTES];
-    if (json_object_get(body, "password")) {
-        if (!hash_password(req, body, hash)) return;
+    if (f[F_PASSWORD].present) {
+        if (!hash_password(req, &f[F_PASSWORD], hash)) return;
         t.c.password_hash = hash;
     }
     int rc = db_transaction(req->db, update_tx, &t);

@@ -6,6 +6,7 @@
 #include "auth/pii.h"
 #include "auth/principal_cache.h"
 #include "auth/role.h"
+#include "core/json_out.h"
 #include "core/text.h"
 
 #include <sodium.h>
@@ -14,9 +15,8 @@
 #include <string.h>
 
 #define USER_COLUMNS                                                                               \
-    "id, username, role, enabled, email_ct, email_nonce, full_name_ct, full_name_nonce, "          \
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                \
-    "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    "id, username, role, enabled, email_ct, email_nonce, full_name_ct, "                           \
+    "full_name_nonce, " JSON_SQL_UTC("created_at") ", " JSON_SQL_UTC("updated_at")
 
 /* The credentials stamp as microseconds since the epoch (migration 0006). */
 #define CREDS_US "(extract(epoch FROM credentials_changed_at) * 1000000)::bigint"

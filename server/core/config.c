@@ -338,34 +338,40 @@ static const char *env_then_dotenv(const char *name, void *ud) {
     return found; /* the last assignment wins */
 }
 
+int config_read_dotenv(const char *path, bool required, dotenv_fn fn, void *ud, char *err,
+                       size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (!required) return 0;
+        snprintf(err, errlen, "%s: cannot open", path);
+        return -1;
+    }
+    int rc = 0;
+    char *buf = malloc(1 << 20);
+    size_t len = buf ? fread(buf, 1, 1 << 20, f) : 0;
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = -1;
+    } else if (!feof(f)) {
+        snprintf(err, errlen, "%s: larger than 1 MiB", path);
+        rc = -1;
+    } else {
+        struct dotenv_error de = {0};
+        if (dotenv_parse(buf, len, fn, ud, &de) != 0) {
+            snprintf(err, errlen, "%s:%zu: %s", path, de.line, de.reason ? de.reason : "?");
+            rc = -1;
+        }
+    }
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
 int config_load_env(struct config *cfg, const char *dotenv_path, char *err, size_t errlen) {
     memset(cfg, 0, sizeof *cfg); /* safe to config_cleanup even if .env fails */
     struct dotenv_values dv = {0};
     const char *path = dotenv_path ? dotenv_path : ".env";
-    FILE *f = fopen(path, "rb");
-    int rc = 0;
-    if (f) {
-        char *buf = malloc(1 << 20);
-        size_t len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-        if (!buf) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            rc = -1;
-        } else if (!feof(f)) {
-            snprintf(err, errlen, "%s: larger than 1 MiB", path);
-            rc = -1;
-        } else {
-            struct dotenv_error de = {0};
-            if (dotenv_parse(buf, len, collect, &dv, &de) != 0) {
-                snprintf(err, errlen, "%s:%zu: %s", path, de.line, de.reason ? de.reason : "?");
-                rc = -1;
-            }
-        }
-        free(buf);
-        fclose(f);
-    } else if (dotenv_path) {
-        snprintf(err, errlen, "%s: cannot open", path);
-        rc = -1;
-    }
+    int rc = config_read_dotenv(path, dotenv_path != NULL, collect, &dv, err, errlen);
     if (rc == 0) rc = config_load(cfg, env_then_dotenv, &dv, err, errlen);
     for (size_t i = 0; i < dv.n; i++) free(dv.pairs[i]);
     free(dv.pairs);

@@ -5,6 +5,8 @@
 #ifndef SLUICE_CONFIG_H
 #define SLUICE_CONFIG_H
 
+#include "core/dotenv.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -111,6 +113,12 @@ typedef const char *(*config_lookup_fn)(const char *name, void *userdata);
  * returns -1 (cfg is then safe to config_cleanup). */
 int config_load(struct config *cfg, config_lookup_fn lookup, void *userdata, char *err,
                 size_t errlen);
+
+/* Reads the .env file at path (at most 1 MiB) and calls fn for each assignment, in file
+ * order (core/dotenv.h). A missing file is an error only when required. 0, or -1 with
+ * "path:line: reason" in err (or fn's non-zero value). */
+int config_read_dotenv(const char *path, bool required, dotenv_fn fn, void *ud, char *err,
+                       size_t errlen);
 
 /* Loads from getenv() and, if present, the .env file at dotenv_path (NULL: "./.env"). */
 int config_load_env(struct config *cfg, const char *dotenv_path, char *err, size_t errlen);

@@ -100,3 +100,51 @@ void textbuf_printf(struct textbuf *b, const char *fmt, ...) {
         b->cap = cap;
     }
 }
+
+void textbuf_put(struct textbuf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->data, cap);
+        if (!p) return;
+        b->data = p;
+        b->cap = cap;
+    }
+    if (n) memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void textbuf_join(struct textbuf *b, const char *const *items, size_t n, const char *sep) {
+    size_t seplen = strlen(sep);
+    for (size_t i = 0; i < n && items[i]; i++) {
+        if (i) textbuf_put(b, sep, seplen);
+        textbuf_put(b, items[i], strlen(items[i]));
+    }
+}
+
+void textbuf_percent_encode(struct textbuf *b, const char *s, bool path) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        bool plain = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                     (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.' || *c == '~' ||
+                     (path && strchr("/!$&'()*+,;=:@", *c));
+        if (plain) {
+            textbuf_put(b, (const char *)c, 1);
+        } else {
+            char esc[3] = {'%', hex[*c >> 4], hex[*c & 15]};
+            textbuf_put(b, esc, 3);
+        }
+    }
+}
+
+bool text_parse_id(const char *s, int64_t *out) {
+    if (!s || !*s || strlen(s) > 18 || s[0] == '0') return false;
+    int64_t v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        v = v * 10 + (*p - '0');
+    }
+    *out = v;
+    return true;
+}

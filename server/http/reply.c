@@ -1,6 +1,7 @@
 /* reply: builders of req->reply; see reply.h. */
 #include "http/reply.h"
 
+#include "core/json_out.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -19,20 +20,36 @@ static void set_body(struct reply *r, unsigned status, const char *ctype, char *
     r->body_static = is_static;
 }
 
+static void set_internal_error(struct request *req) {
+    static const char oom[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
+                              "Server Error\",\"status\":500}";
+    set_body(&req->reply, 500, "application/problem+json", (char *)oom, sizeof oom - 1, true);
+}
+
 static void set_json(struct request *req, unsigned status, const char *ctype, json_t *body) {
-    char *text = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+    size_t len = 0;
+    char *text = json_out_dump(body, &len);
     json_decref(body);
     if (!text) {
-        static const char oom[] = "{\"type\":\"/problems/internal\",\"title\":\"Internal "
-                                  "Server Error\",\"status\":500}";
-        set_body(&req->reply, 500, "application/problem+json", (char *)oom, sizeof oom - 1, true);
+        set_internal_error(req);
         return;
     }
-    set_body(&req->reply, status, ctype, text, strlen(text), false);
+    set_body(&req->reply, status, ctype, text, len, false);
 }
 
 void reply_json(struct request *req, unsigned status, json_t *body) {
     set_json(req, status, "application/json", body);
+}
+
+void reply_json_text(struct request *req, unsigned status, const char *json, size_t len) {
+    struct textbuf b = {0};
+    if (json_out_append(&b, json, len) != 0 || !b.data) {
+        log_event(LOG_ERROR, "reply is not JSON", "request_id", req->request_id, (char *)NULL);
+        free(b.data);
+        set_internal_error(req);
+        return;
+    }
+    set_body(&req->reply, status, "application/json", b.data, b.len, false);
 }
 
 __attribute__((format(printf, 4, 0))) static void

@@ -8,8 +8,13 @@
 
 #include <jansson.h>
 
-/* JSON body; steals body. */
+/* JSON body; steals body. Written by core/json_out.h (compact, plain numbers). */
 void reply_json(struct request *req, unsigned status, json_t *body);
+
+/* JSON body from JSON text (e.g. built by PostgreSQL), rewritten by json_out_append:
+ * compact, plain numbers. Copied; 500 if the text is not JSON. Every JSON answer goes
+ * through this or reply_json, never reply_bytes. */
+void reply_json_text(struct request *req, unsigned status, const char *json, size_t len);
 
 /* Problem+json with a printf-style detail. */
 void reply_problem(struct request *req, enum problem_type type, const char *fmt, ...)

@@ -102,7 +102,7 @@ struct request {
 
     /* The answer, built by the handler (any thread), sent by the event thread. */
     struct reply reply;
-    int state; /* private to http/daemon.c */
+    int state; /* private to http/server.c */
 };
 
 /* Path parameter by name, or NULL. */

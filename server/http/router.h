@@ -9,7 +9,7 @@ struct request;
 typedef void (*route_handler)(struct request *req);
 
 /* Who may call a route. The single place permissions are enforced is
- * http/server.c (through the server's authorize hook), from this field. */
+ * http/server.c (run_on_worker, through the server's authorize hook), from this field. */
 enum role { ROLE_PUBLIC = 0, ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
 
 enum route_flags {

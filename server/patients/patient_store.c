@@ -1,4 +1,5 @@
 /* patient_store: patients with sealed personal data; see patient_store.h. */
+#include "core/json_out.h"
 #include "patients/patient_store.h"
 
 #include "auth/bytea.h"
@@ -11,7 +12,7 @@
 
 #define PATIENT_COLS                                                                               \
     "id_patient, full_name_ct, full_name_nonce, birth_date_ct, birth_date_nonce, sex_ct,"          \
-    " sex_nonce, sluice_rfc3339(created_at), sluice_rfc3339(updated_at)"
+    " sex_nonce, " JSON_SQL_UTC("created_at") ", " JSON_SQL_UTC("updated_at") ""
 
 static struct db_stmt q_insert =
     DB_STMT("INSERT INTO patients (id_patient, full_name_ct, full_name_nonce, full_name_index,"

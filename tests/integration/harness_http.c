@@ -1,6 +1,7 @@
 /* harness_http: HTTP through libcurl (harness.h "HTTP" and "problem+json checks"): one easy
  * handle per request, response headers and body collected, JSON bodies parsed, and every
- * exchange optionally recorded as one JSON line under SLUICE_TEST_RESPONSES_DIR.
+ * exchange optionally recorded as one JSON line under SLUICE_TEST_RESPONSES_DIR (with the
+ * exact body text of a JSON answer in "raw").
  *
  * Memory: a struct http_response owns its body, headers and json (malloc'd / jansson
  * references) until http_response_cleanup; http_header's result lives in the response's
@@ -86,6 +87,12 @@ void http_record(const char *method, const char *path, long status, const char *
         json_pack("{s:s,s:s%,s:I,s:s?,s:o}", "method", method, "path", path, plen, "status",
                   (json_int_t)status, "content_type", content_type, "body", jbody);
     if (!line) return;
+    /* The exact bytes of a JSON body, for tests/openapi/check-json-format.mjs (compact,
+     * one spelling of numbers and times). */
+    if (is_json_ctype(content_type) && body) {
+        json_t *raw = json_stringn(body, len);
+        if (raw) json_object_set_new(line, "raw", raw);
+    }
     char *text = json_dumps(line, JSON_COMPACT);
     json_decref(line);
     if (!text) return;

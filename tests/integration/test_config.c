@@ -2,6 +2,7 @@
  * exit 2 and a message naming key, value and expectation; `.env` in the working folder is
  * read, and the real environment wins over it. Temp folders and databases are owned by
  * each test and removed before it returns. */
+#include "core/dotenv.h"
 #include "harness.h"
 
 #include <stdarg.h>
@@ -119,12 +120,100 @@ static void dotenv_serve(void **state) {
     testdb_drop(&db);
 }
 
+/* ---- the scripts read .env through the binary (scripts/lib/common.sh load_dotenv) ---- */
+
+/* .env lines that a shell-side parser would easily read differently from dotenv.c. */
+static const char tricky_env[] = "# a comment\n"
+                                 "PLAIN=value\n"
+                                 "export EXPORTED=yes\n"
+                                 "SPACED = spaced value   # trailing comment\n"
+                                 "HASH=a#b\n"
+                                 "SINGLE='it is $HOME \\n literal'\n"
+                                 "DOUBLE=\"tab\\there \\\"quoted\\\" \\$HOME\"\n"
+                                 "MULTI=\"line one\nline two\"\n"
+                                 "QUOTE_IN=it's\n"
+                                 "EMPTY=\n"
+                                 "TWICE=first\n"
+                                 "TWICE=second\n"
+                                 "FROM_ENV=from the file\n";
+
+struct pairs {
+    char keys[16][32];
+    char values[16][128];
+    size_t n;
+};
+
+static int keep_pair(const char *key, const char *value, void *ud) {
+    struct pairs *p = ud;
+    size_t i = 0;
+    while (i < p->n && strcmp(p->keys[i], key) != 0) i++; /* the last assignment wins */
+    if (i == p->n) {
+        if (p->n == 16) return 1;
+        p->n++;
+    }
+    snprintf(p->keys[i], sizeof p->keys[i], "%s", key);
+    snprintf(p->values[i], sizeof p->values[i], "%s", value);
+    return 0;
+}
+
+static void dotenv_shell_reads_as_c(void **state) {
+    (void)state;
+    char *dir = make_temp_dir("dotenv-shell");
+    char file[512], script[2048];
+    snprintf(file, sizeof file, "%s/.env", dir);
+    assert_int_equal(write_file(file, tricky_env, sizeof tricky_env - 1), 0);
+    struct pairs want = {0};
+    struct dotenv_error de = {0};
+    assert_int_equal(dotenv_parse(tricky_env, sizeof tricky_env - 1, keep_pair, &want, &de), 0);
+    assert_int_equal(want.n, 11); /* TWICE once: the last assignment wins */
+    /* The shell prints each key and its value NUL-separated after load_dotenv. */
+    int n = snprintf(script, sizeof script,
+                     "env -i PATH=\"$PATH\" FROM_ENV='the environment' SLUICE_BIN='%s' bash -c '"
+                     "source \"%s/scripts/lib/common.sh\" && load_dotenv \"$1\" && shift && "
+                     "for k; do printf \"%%s\\0%%s\\0\" \"$k\" \"${!k-UNSET}\"; done' _ '%s'",
+                     getenv("SLUICE_TEST_BIN"), getenv("SLUICE_SOURCE_DIR"), file);
+    for (size_t i = 0; i < want.n; i++)
+        n += snprintf(script + n, sizeof script - (size_t)n, " %s", want.keys[i]);
+    FILE *sh = popen(script, "r");
+    assert_non_null(sh);
+    char out[8192];
+    size_t len = fread(out, 1, sizeof out, sh);
+    assert_int_equal(pclose(sh), 0);
+    const char *p = out, *end = out + len;
+    size_t seen = 0;
+    while (p < end) {
+        const char *key = p;
+        p += strlen(p) + 1;
+        assert_true(p < end);
+        const char *value = p;
+        p += strlen(p) + 1;
+        size_t i = 0;
+        while (i < want.n && strcmp(want.keys[i], key) != 0) i++;
+        assert_true(i < want.n);
+        const char *expected =
+            strcmp(key, "FROM_ENV") == 0 ? "the environment" : want.values[i]; /* env wins */
+        if (strcmp(value, expected) != 0)
+            fail_msg("%s: the scripts read \"%s\", sluice reads \"%s\"", key, value, expected);
+        seen++;
+    }
+    assert_int_equal(seen, want.n);
+    /* A file sluice refuses stops the scripts too. */
+    static const char bad[] = "GOOD=1\nBAD=\"never closed\n";
+    assert_int_equal(write_file(file, bad, sizeof bad - 1), 0);
+    snprintf(script, sizeof script,
+             "env -i PATH=\"$PATH\" SLUICE_BIN='%s' bash -c 'source \"%s/scripts/lib/common.sh\" "
+             "&& load_dotenv \"$1\"' _ '%s' 2>/dev/null",
+             getenv("SLUICE_TEST_BIN"), getenv("SLUICE_SOURCE_DIR"), file);
+    assert_int_not_equal(system(script), 0);
+    remove_tree(dir);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_values_exit_2),
-        cmocka_unit_test(missing_secret_key_exit_2),
-        cmocka_unit_test(dotenv_read_and_env_wins),
-        cmocka_unit_test(dotenv_serve),
+        cmocka_unit_test(bad_values_exit_2),        cmocka_unit_test(missing_secret_key_exit_2),
+        cmocka_unit_test(dotenv_read_and_env_wins), cmocka_unit_test(dotenv_serve),
+        cmocka_unit_test(dotenv_shell_reads_as_c),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

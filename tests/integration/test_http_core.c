@@ -130,6 +130,16 @@ static void openapi_document(void **state) {
     assert_true(strncmp(v, "3.1", 3) == 0);
     assert_true(json_is_object(json_object_get(r.json, "paths")));
     assert_non_null(json_object_get(json_object_get(r.json, "paths"), "/healthz"));
+    /* compact, as every JSON answer (core/json_out.h) */
+    assert_int_equal(strncmp(r.body, "{\"openapi\":\"3.1", 15), 0);
+    assert_null(memchr(r.body, '\n', r.len));
+    http_response_cleanup(&r);
+
+    /* The root names the document and the docs. */
+    assert_int_equal(http_get(proc, "/", &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "openapi")), "/openapi.json");
+    assert_string_equal(json_string_value(json_object_get(r.json, "docs")), "/docs");
     http_response_cleanup(&r);
 }
 

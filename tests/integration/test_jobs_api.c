@@ -1,5 +1,5 @@
 /* test_jobs_api: the job system through the API of one real server (JOB_TEST_KINDS=true):
- * POST /jobs refusing bad kinds and arguments with 400 naming the field (and creating
+ * POST /jobs refusing bad kinds and arguments with 422 naming the field (and creating
  * nothing), 401/403 by role; an enqueued job followed to its end (progress, counters,
  * result, events); GET /jobs filters and keyset pages; dedupe keys; cancellation of
  * queued and running jobs; retries with exponential backoff, failure after
@@ -45,12 +45,13 @@ static long call(const char *method, const char *path, const char *token, const 
     return r->status;
 }
 
-/* POST /jobs json → 400 naming field; no job is created. */
+/* POST /jobs json → 422 naming field (as every body, api/body_fields.h); no job is
+ * created. */
 static void expect_refused(const char *json, const char *field) {
     long before = db_long(db.url, "SELECT count(*) FROM jobs");
     struct http_response r;
     call("POST", "/jobs", admin, json, &r);
-    assert_problem(&r, 400, "bad-request");
+    assert_problem(&r, 422, "validation");
     const char *got = json_string_value(json_object_get(r.json, "field"));
     if (!got || strcmp(got, field) != 0)
         fail_msg("%s: field %s, expected %s (%s)", json, got ? got : "(none)", field, r.body);
@@ -263,6 +264,22 @@ static void cancel_queued(void **state) {
     assert_problem(&r, 409, "conflict");
     assert_string_equal(json_string_value(json_object_get(r.json, "job_status")), "cancelled");
     http_response_cleanup(&r);
+
+    /* The cancellation is an event of the job; times to the second in UTC, as every
+     * resource's. */
+    char path[64];
+    snprintf(path, sizeof path, "/jobs/%ld/events?limit=10", id);
+    assert_int_equal(call("GET", path, viewer, NULL, &r), 200);
+    json_t *events = json_object_get(r.json, "items");
+    assert_true(json_array_size(events) >= 1);
+    json_t *first = json_array_get(events, 0);
+    assert_non_null(strstr(json_string_value(json_object_get(first, "message")), "cancelled"));
+    const char *at = json_string_value(json_object_get(first, "at"));
+    assert_non_null(at);
+    assert_int_equal(strlen(at), 20); /* 2025-01-31T03:00:00Z */
+    assert_int_equal(at[19], 'Z');
+    assert_true(json_is_null(json_object_get(r.json, "next_cursor")));
+    http_response_cleanup(&r);
 }
 
 static void cancel_running(void **state) {
@@ -378,6 +395,34 @@ static void retries_with_backoff(void **state) {
     v = job_column(db.url, id, "attempt::text");
     assert_string_equal(v, "1");
     free(v);
+}
+
+/* The same mistake in any JSON body gets the same answer (api/body_fields.h): 422
+ * /problems/validation naming the member, with the list of errors. */
+static void same_mistake_same_answer(void **state) {
+    (void)state;
+    static const char *const targets[][2] = {
+        {"POST", "/jobs"},
+        {"POST", "/users"},
+        {"POST", "/centres"},
+        {"POST", "/commandes-volets"},
+        {"PATCH", "/schedules/maintenance.prune"},
+        {"PATCH", "/users/1"},
+    };
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        struct http_response r;
+        call(targets[i][0], targets[i][1], admin, "{\"bogus\": 1}", &r);
+        if (r.status != 422)
+            fail_msg("%s %s: %ld, expected 422: %s", targets[i][0], targets[i][1], r.status,
+                     r.body);
+        assert_problem(&r, 422, "validation");
+        assert_string_equal(json_string_value(json_object_get(r.json, "field")), "bogus");
+        json_t *errors = json_object_get(r.json, "errors");
+        assert_true(json_array_size(errors) >= 1);
+        assert_string_equal(
+            json_string_value(json_object_get(json_array_get(errors, 0), "field")), "bogus");
+        http_response_cleanup(&r);
+    }
 }
 
 static void schedules_api(void **state) {
@@ -503,6 +548,7 @@ int main(void) {
         cmocka_unit_test(lost_lease_changes_nothing),
         cmocka_unit_test(retries_with_backoff),
         cmocka_unit_test(schedules_api),
+        cmocka_unit_test(same_mistake_same_answer),
         cmocka_unit_test(prune),
         cmocka_unit_test(metrics),
     };

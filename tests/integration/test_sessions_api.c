@@ -286,13 +286,75 @@ static void auth_required(void **state) {
     expect_problem(&env, env.viewer, "POST", "/sessions/", "{}", 405, "method-not-allowed", NULL);
 }
 
+/* The JSON token of member name in raw JSON text (the first occurrence), into out. */
+static void raw_member(const char *raw, const char *name, char *out, size_t outlen) {
+    char key[80];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(raw, key);
+    if (!p) fail_msg("no member %s in %s", name, raw);
+    p += strlen(key);
+    size_t n = *p == '"' ? strcspn(p + 1, "\"") + 2 : strcspn(p, ",}]");
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* A session reads the same, byte for byte, in the list and in its detail: numbers
+ * rounded to the same scale without trailing zeros, times to the second (the bug was
+ * 12.5 in the list and 12.5000 in the detail, and fractions of seconds in one only). */
+static void list_and_detail_spell_alike(void **state) {
+    (void)state;
+    long long id = session_id("TST", "2025-03-04");
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE session_production SET duree_production_totale = 7.931027777777778,"
+             " temps_attente = 12.5, temps_arret_volontaire = 0.00004999,"
+             " taux_occupation = 81.255, taux_attente = 100, taux_arret_volontaire = 1e-7,"
+             " heure_premiere_piece = '2025-03-04 05:00:00.75+00' WHERE id = %lld",
+             id);
+    sql_exec(&env, sql);
+    struct http_response list, one;
+    api_call(&env, env.viewer, "GET", "/sessions/?centre=TST&from=2025-03-04&to=2025-03-04", NULL,
+             200, &list);
+    char path[64];
+    snprintf(path, sizeof path, "/sessions/%lld", id);
+    api_call(&env, env.viewer, "GET", path, NULL, 200, &one);
+    static const struct {
+        const char *name, *want;
+    } members[] = {
+        {"duree_production_totale", "7.931"},
+        {"temps_attente", "12.5"},
+        {"temps_arret_volontaire", "0"},
+        {"taux_occupation", "81.26"},
+        {"taux_attente", "100"},
+        {"taux_arret_volontaire", "0"},
+        {"heure_premiere_piece", "\"2025-03-04T05:00:00Z\""},
+        {"date_production", "\"2025-03-04\""},
+        {"total_pieces", NULL},
+        {"heure_derniere_piece", NULL},
+        {"fichier_log_source", NULL},
+    };
+    for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
+        char a[128], b[128];
+        raw_member(list.body, members[i].name, a, sizeof a);
+        raw_member(one.body, members[i].name, b, sizeof b);
+        if (strcmp(a, b) != 0)
+            fail_msg("%s: %s in the list, %s in the detail", members[i].name, a, b);
+        if (members[i].want && strcmp(a, members[i].want) != 0)
+            fail_msg("%s: %s, expected %s", members[i].name, a, members[i].want);
+    }
+    assert_null(strstr(one.body, " : ")); /* compact */
+    http_response_cleanup(&list);
+    http_response_cleanup(&one);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(list_orders),   cmocka_unit_test(figures),
         cmocka_unit_test(centre_filter), cmocka_unit_test(date_range),
         cmocka_unit_test(instant_range), cmocka_unit_test(bad_parameters),
         cmocka_unit_test(detail),        cmocka_unit_test(pieces),
-        cmocka_unit_test(auth_required),
+        cmocka_unit_test(auth_required), cmocka_unit_test(list_and_detail_spell_alike),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -69,13 +69,14 @@ static void test_check(void **state) {
     refused("{\"days\": 366}", "args.days", "from 1 to 365");
     refused("{\"days\": \"3\"}", "args.days", "must be an integer");
     refused("{\"days\": 3.5}", "args.days", "must be an integer");
-    refused("{\"days\": null}", "args.days", "must be an integer");
+    refused("{\"days\": null}", "args.days", "must not be null");
     refused("{\"days\": 3, \"label\": \"a\"}", "args.label", "2 to 5 characters");
     refused("{\"days\": 3, \"label\": \"abcdef\"}", "args.label", "2 to 5 characters");
     refused("{\"days\": 3, \"label\": \"a\\tb\"}", "args.label", "control characters");
     refused("{\"days\": 3, \"label\": \"a\\u0000b\"}", "args.label", "NUL");
     refused("{\"days\": 3, \"force\": 1}", "args.force", "true or false");
-    refused("{\"days\": 3, \"dayz\": 1}", "args.dayz", "not an argument of unit.kind");
+    refused("{\"days\": 3, \"dayz\": 1}", "args.dayz",
+            "not a known field (known: days, label, force)");
     refused("{\"days\": 7, \"force\": true}", "args.force", "not with days=7");
 }
 

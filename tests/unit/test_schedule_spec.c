@@ -75,7 +75,7 @@ static void test_errors(void **state) {
     refused("maintenance.prune=0 25 * * *", "hour field: 25");
     refused("a=0 3 * * *", "no job kind named \"a\"");
     refused("x=0 3 * * * test.sleep", "args.ms is required");
-    refused("x=0 3 * * * test.sleep {\"ms\": -1}", "args.ms must be from 0");
+    refused("x=0 3 * * * test.sleep {\"ms\": -1}", "args.ms must be an integer from 0 to 3600000");
     refused("x=0 3 * * * test.sleep [1]", "one JSON object");
     refused("x=0 3 * * * test.sleep {\"ms\": 1", "one JSON object");
     refused("-x=0 3 * * * test.count", "is not a schedule name");

@@ -174,12 +174,72 @@ static void test_textbuf_growth(void **state) {
     free(c.data);
 }
 
+static void test_textbuf_put_and_join(void **state) {
+    (void)state;
+    struct textbuf b = {0};
+    textbuf_put(&b, "", 0);
+    assert_non_null(b.data);
+    assert_string_equal(b.data, "");
+    static const char *const items[] = {"a", "bb", "ccc", NULL};
+    textbuf_join(&b, items, SIZE_MAX, ", "); /* NULL-terminated */
+    assert_string_equal(b.data, "a, bb, ccc");
+    textbuf_put(&b, " | ", 3);
+    textbuf_join(&b, items, 2, "+"); /* counted */
+    assert_string_equal(b.data, "a, bb, ccc | a+bb");
+    textbuf_join(&b, items, 0, "+");
+    assert_int_equal(b.len, strlen("a, bb, ccc | a+bb"));
+    char big[10000];
+    memset(big, 'x', sizeof big);
+    textbuf_put(&b, big, sizeof big); /* grows past the first 4 KiB */
+    assert_int_equal(b.len, strlen("a, bb, ccc | a+bb") + sizeof big);
+    assert_int_equal(b.data[b.len], '\0');
+    free(b.data);
+}
+
+static void assert_encoded(const char *in, bool path, const char *want) {
+    struct textbuf b = {0};
+    textbuf_percent_encode(&b, in, path);
+    assert_string_equal(b.data ? b.data : "", want);
+    free(b.data);
+}
+
+static void test_percent_encode(void **state) {
+    (void)state;
+    assert_encoded("AZaz09-._~", false, "AZaz09-._~");
+    assert_encoded("a b&c=d/e?f#g%", false, "a%20b%26c%3Dd%2Fe%3Ff%23g%25");
+    assert_encoded("/commandes-volets/A 1:x@y", true, "/commandes-volets/A%201:x@y");
+    assert_encoded("?#", true, "%3F%23");
+    assert_encoded("caf\xc3\xa9", false, "caf%C3%A9");
+    assert_encoded("", false, "");
+}
+
+static void test_parse_id(void **state) {
+    (void)state;
+    int64_t v = 0;
+    assert_true(text_parse_id("1", &v));
+    assert_int_equal(v, 1);
+    assert_true(text_parse_id("999999999999999999", &v)); /* 18 digits */
+    assert_int_equal(v, 999999999999999999LL);
+    static const char *const bad[] = {
+        "", "0", "007", "-1", "+1", "1x", " 1", "1 ", "1000000000000000000", "1.0", NULL};
+    for (size_t i = 0; bad[i]; i++) {
+        v = 42;
+        if (text_parse_id(bad[i], &v))
+            fail_msg("\"%s\" was taken as id %lld", bad[i], (long long)v);
+        assert_int_equal(v, 42);
+    }
+    assert_false(text_parse_id(NULL, &v));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_json_string_lossy),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_textbuf_growth),
+        cmocka_unit_test(test_textbuf_put_and_join),
+        cmocka_unit_test(test_percent_encode),
+        cmocka_unit_test(test_parse_id),
     };
     return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
