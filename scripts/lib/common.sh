@@ -54,6 +54,7 @@ SLUICE_DEB_PACKAGES=(
   libjansson-dev libcmocka-dev libcurl4-openssl-dev
   postgresql postgresql-contrib mariadb-server mariadb-client
   llvm wrk chromium fonts-liberation curl ca-certificates
+  podman podman-compose runc debootstrap python3-yaml openssh-client
 )
 
 # Run a command as root (directly, or through sudo when we are not root).
