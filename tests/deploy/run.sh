@@ -165,7 +165,7 @@ podman image prune -f --filter until=168h >/dev/null 2>&1 || true
 say "copying the working tree"
 mkdir -p "$WORK/src"
 (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-   xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' |
+   while IFS= read -r -d '' f; do [[ ! -e $f ]] || printf '%s\0' "$f"; done |
    tar --null -T - -cf -) | tar -C "$WORK/src" -xf -
 cd "$WORK/src"
 [[ -f docker-compose.yaml && -f .env.example && -f docker/Dockerfile ]] || fail "copy incomplete"
