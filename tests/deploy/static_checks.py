@@ -158,17 +158,27 @@ if not libs:
     fail("ldd lists no library for %s" % BIN)
 
 
-def owner_pkg(lib):
+def candidates(lib):
+    """The paths dpkg may have recorded for lib (/lib and /usr/lib are one on Debian 12)."""
     cands = {lib, os.path.realpath(lib)}
     for c in list(cands):
-        if c.startswith("/usr/"):
-            cands.add(c[4:])
-        else:
-            cands.add("/usr" + c)
-    for c in cands:
-        r = subprocess.run(["dpkg-query", "-S", c], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":")[0].strip()
+        cands.add(c[4:] if c.startswith("/usr/") else "/usr" + c)
+    return cands
+
+
+# One dpkg-query for every candidate path; those dpkg does not know are simply not printed.
+all_cands = sorted(set().union(*(candidates(lib) for lib in libs))) if libs else []
+found = {}
+out = subprocess.run(["dpkg-query", "-S"] + all_cands, capture_output=True, text=True).stdout
+for line in out.splitlines():
+    pkgs, _, p = line.partition(": ")
+    found[p.strip()] = pkgs.split(",")[0].split(":")[0].strip()
+
+
+def owner_pkg(lib):
+    for c in candidates(lib):
+        if c in found:
+            return found[c]
     return None
 
 
