@@ -54,13 +54,22 @@ WORK="$(mktemp -d /tmp/sluice-deploy.XXXXXX)"
 
 # ---- podman, configured for this test only ---------------------------------------------
 # runc, cgroupfs and a file event log (no systemd here), the ulimits that MariaDB and
-# PostgreSQL need, networks in a folder of our own (not /etc/cni/net.d), images in the
-# cache, run state under /run. --format docker keeps HEALTHCHECK in built images.
-mkdir -p "$STATE" "$WORK/cni" "$WORK/home"
+# PostgreSQL need, netavark networks (aardvark-dns resolves the service names) defined in
+# a folder of our own, images in the cache, run state under /run. --format docker keeps
+# HEALTHCHECK in built images.
+mkdir -p "$STATE" "$WORK/networks"
+# Containers trust what this host trusts: its local CA certificates (a TLS-inspecting
+# egress proxy's, on these machines) are mounted where update-ca-certificates finds them
+# when an image installs ca-certificates, so that npm reaches the registry from the build.
+volumes=""
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  volumes='volumes = ["/usr/local/share/ca-certificates:/usr/local/share/ca-certificates:ro"]'
+fi
 cat > "$WORK/containers.conf" <<EOF
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 log_driver = "k8s-file"
+$volumes
 
 [engine]
 runtime = "runc"
@@ -70,8 +79,8 @@ events_logfile_path = "$STATE/events.log"
 tmp_dir = "$STATE/libpod"
 
 [network]
-network_backend = "cni"
-network_config_dir = "$WORK/cni"
+network_backend = "netavark"
+network_config_dir = "$WORK/networks"
 EOF
 cat > "$WORK/storage.conf" <<EOF
 [storage]
@@ -85,7 +94,39 @@ short-name-mode = "permissive"
 EOF
 export CONTAINERS_CONF="$WORK/containers.conf" CONTAINERS_STORAGE_CONF="$WORK/storage.conf"
 export CONTAINERS_REGISTRIES_CONF="$WORK/registries.conf" BUILDAH_FORMAT=docker
-links_before="$(ip -o link show | awk -F': ' '{print $2}' | sort)"
+# What the networks change on the host, to undo it: links, firewall chains, forwarding.
+links_before="$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)"
+chains_before="$(for t in filter nat; do iptables -t "$t" -S | awk -v t="$t" '/^-N /{print t, $2}'; done)"
+forward_before="$(sysctl -n net.ipv4.ip_forward)"
+# podman keeps a blob cache in /var/lib/containers/cache whatever the storage says.
+[[ -e /var/lib/containers ]] && made_var_lib_containers=0 || made_var_lib_containers=1
+
+# Deletes the bridges and firewall chains that appeared during the run (netavark leaves
+# its chains behind) and puts IPv4 forwarding back as it was.
+# shellcheck disable=SC2317  # invoked by cleanup
+undo_network_changes() {
+  local link t chain rule
+  for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//'); do
+    if [[ $link == podman* || $link == veth* ]] && ! grep -qx "$link" <<< "$links_before"; then
+      ip link delete "$link" 2>/dev/null || true
+    fi
+  done
+  for t in filter nat; do
+    for chain in $(iptables -t "$t" -S | awk '/^-N /{print $2}'); do
+      grep -qx "$t $chain" <<< "$chains_before" && continue
+      { iptables -t "$t" -S | grep -E -- "-j $chain( |$)" | grep -v -- "^-A $chain " || true; } |
+        while read -r rule; do
+          # iptables -S quotes what needs it (comments): eval takes the words back.
+          eval "iptables -t $t ${rule/#-A/-D}" 2>/dev/null || true
+        done
+      iptables -t "$t" -F "$chain" 2>/dev/null || true
+    done
+    for chain in $(iptables -t "$t" -S | awk '/^-N /{print $2}'); do
+      grep -qx "$t $chain" <<< "$chains_before" || iptables -t "$t" -X "$chain" 2>/dev/null || true
+    done
+  done
+  sysctl -qw net.ipv4.ip_forward="$forward_before" || true
+}
 
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
@@ -98,6 +139,7 @@ cleanup() {
   fi
   say "cleanup"
   [[ -z ${LOGS_PID:-} ]] || kill "$LOGS_PID" 2>/dev/null || true
+  if [[ -n ${STANDINS_PID:-} ]]; then kill "$STANDINS_PID" 2>/dev/null; wait "$STANDINS_PID" 2>/dev/null; fi || true
   if [[ -d $WORK/src ]]; then
     (cd "$WORK/src" && timeout 120 podman-compose -p "$PROJECT" down -v -t 5 >/dev/null 2>&1) || true
   fi
@@ -111,13 +153,14 @@ cleanup() {
   podman network ls -q | grep "^${PROJECT}" | xargs -r podman network rm -f >/dev/null 2>&1 || true
   # Builds leave their intermediate containers on failure.
   podman ps -aq --external --filter status=created 2>/dev/null | xargs -r podman rm -f >/dev/null 2>&1 || true
-  # A CNI bridge left behind by the network is deleted too.
-  local link
-  for link in $(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort); do
-    if [[ $link == cni-podman* ]] && ! grep -qx "$link" <<< "$links_before"; then
-      ip link delete "$link" 2>/dev/null || true
-    fi
+  # aardvark-dns serves the networks' names until their last container goes: one still
+  # running with its configuration in our run state is ours.
+  local pid
+  for pid in $(pgrep -f -- "aardvark-dns --config $STATE/" || true); do
+    kill "$pid" 2>/dev/null || true
   done
+  undo_network_changes
+  ((made_var_lib_containers == 0)) || rm -rf /var/lib/containers
   rm -rf "$WORK" "$STATE"
   say "done (exit $rc)"
   exit "$rc"
@@ -146,20 +189,23 @@ podman tag docker.io/library/debian:12 docker.io/library/debian:12-slim
 standin_key="$(cat "$HERE"/standins/* <(echo "$base_key") | sha)"
 if [[ $(label_of docker.io/library/postgres:15 sluice.deploy.key) != "$standin_key" ||
       $(label_of docker.io/library/mariadb:10.11 sluice.deploy.key) != "$standin_key" ]]; then
-  say "building the postgres:15 and mariadb:10.11 stand-ins (key $standin_key)"
-  podman build -q --pull=never -f "$HERE/standins/servers.Containerfile" \
-    -t localhost/sluice-standin-servers:latest "$HERE/standins" >/dev/null
-  podman build -q --pull=never --label "sluice.deploy.key=$standin_key" \
-    -f "$HERE/standins/postgres.Containerfile" -t docker.io/library/postgres:15 \
-    "$HERE/standins" >/dev/null
-  podman build -q --pull=never --label "sluice.deploy.key=$standin_key" \
-    -f "$HERE/standins/mariadb.Containerfile" -t docker.io/library/mariadb:10.11 \
-    "$HERE/standins" >/dev/null
+  # In the background, while podman-compose builds sluice (apt and npm downloads overlap
+  # the compilation); waited for before `up`.
+  say "building the postgres:15 and mariadb:10.11 stand-ins (key $standin_key), in the background"
+  (
+    podman build -q --pull=never -f "$HERE/standins/servers.Containerfile" \
+      -t localhost/sluice-standin-servers:latest "$HERE/standins" &&
+    podman build -q --pull=never --label "sluice.deploy.key=$standin_key" \
+      -f "$HERE/standins/postgres.Containerfile" -t docker.io/library/postgres:15 \
+      "$HERE/standins" &&
+    podman build -q --pull=never --label "sluice.deploy.key=$standin_key" \
+      -f "$HERE/standins/mariadb.Containerfile" -t docker.io/library/mariadb:10.11 \
+      "$HERE/standins"
+  ) > "$WORK/standins.log" 2>&1 &
+  STANDINS_PID=$!
 else
   say "postgres:15 and mariadb:10.11 stand-ins from the cache (key $standin_key)"
 fi
-# Images of older keys, and dangling layers not used for a week, go.
-podman image prune -f --filter until=168h >/dev/null 2>&1 || true
 
 # ---- 2. the project as a user has it, and its .env --------------------------------------
 say "copying the working tree"
@@ -189,7 +235,8 @@ sed -e "s|change-me-postgres-password|$pg_pw|g" \
     -e "s|^PII_KEY=0\{64\}$|PII_KEY=$pii_key|" \
     -e "s|^SFTP_USERS=.*|SFTP_USERS=dem12::DEM12 (PVC);su12:$sftp_pw:SU12 (HYBRIDE)|" \
     .env.example > .env
-! grep -qi 'change-me' .env || fail ".env still holds a placeholder: $(grep -i change-me .env)"
+! grep -v '^#' .env | grep -qi 'change-me' ||
+  fail ".env still holds a placeholder: $(grep -v '^#' .env | grep -i change-me)"
 grep -q "^PII_KEY=$pii_key$" .env || fail "PII_KEY placeholder not found in .env.example"
 cat >> .env <<EOF
 
@@ -208,9 +255,12 @@ compose() { podman-compose -p "$PROJECT" "$@"; }
 
 # ---- build -------------------------------------------------------------------------------
 say "podman-compose build (sluice, sftp)"
-# podman-compose build exits 0 even when a build fails: the tags are removed first, so
-# that only a successful build can bring them back.
-podman rmi -i localhost/sluice:latest localhost/sluice-sftp:latest >/dev/null 2>&1 || true
+# podman-compose build exits 0 even when a build fails: the names are taken off first
+# (the images and their layers stay, as the build cache), so that only a successful
+# build can bring them back.
+for img in localhost/sluice:latest localhost/sluice-sftp:latest; do
+  ! podman image exists "$img" || podman untag "$img" "$img"
+done
 compose build > "$WORK/build.log" 2>&1 || true
 for img in localhost/sluice:latest localhost/sluice-sftp:latest; do
   if ! podman image exists "$img"; then
@@ -226,9 +276,17 @@ user="$(podman image inspect --format '{{ .Config.User }}' localhost/sluice:late
 stop_signal="$(podman image inspect --format '{{ .Config.StopSignal }}' localhost/sluice:latest)"
 [[ $stop_signal == SIGTERM ]] || fail "STOPSIGNAL is \"$stop_signal\""
 check "image: HEALTHCHECK on /healthz, USER $user, STOPSIGNAL $stop_signal"
-missing="$(podman run --rm --entrypoint ldd localhost/sluice:latest /usr/bin/sluice | grep 'not found' || true)"
+missing="$(podman run --rm --no-healthcheck --entrypoint ldd localhost/sluice:latest /usr/bin/sluice | grep 'not found' || true)"
 [[ -z $missing ]] || fail "libraries missing from the runtime image: $missing"
 check "ldd /usr/bin/sluice in the runtime image: every library found"
+
+if [[ -n ${STANDINS_PID:-} ]]; then
+  say "waiting for the stand-ins"
+  wait "$STANDINS_PID" || { tail -n 40 "$WORK/standins.log" >&2; fail "the stand-ins did not build"; }
+  STANDINS_PID=
+fi
+# Images of older keys, and dangling layers not used for a week, go.
+podman image prune -f --filter until=168h >/dev/null 2>&1 || true
 
 # ---- up ----------------------------------------------------------------------------------
 say "podman-compose up"
