@@ -1,6 +1,7 @@
-/* config_cmd: `sluice config --help | example | markdown | check | env`. */
+/* config_cmd: `sluice config --help | example | keys | check | markdown | env`. */
 #include "app.h"
 #include "cli/commands.h"
+#include "core/config_deploy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,8 +45,9 @@ static int config_env(const char *path) {
 
 int cmd_config(int argc, char **argv) {
     if (argc < 2 || cli_wants_help(argc, argv)) {
-        puts("usage: sluice config [example|check|markdown|env [FILE]]\n\n"
+        puts("usage: sluice config [example|keys|check|markdown|env [FILE]]\n\n"
              "  example   print .env.example (every key, its comment and default)\n"
+             "  keys      print every key of .env.example and who reads it (sluice|compose)\n"
              "  check     load the configuration and report the first bad value\n"
              "  markdown  print the keys as a Markdown table (README)\n"
              "  env       print the assignments of FILE (default .env) that the environment\n"
@@ -55,6 +57,14 @@ int cmd_config(int argc, char **argv) {
     }
     if (strcmp(argv[1], "example") == 0) {
         config_write_example(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "keys") == 0) {
+        size_t n;
+        const struct config_key *keys = config_keys(&n);
+        for (size_t i = 0; i < n; i++) printf("%s\tsluice\n", keys[i].name);
+        const struct config_deploy_key *dk = config_deploy_keys(&n);
+        for (size_t i = 0; i < n; i++) printf("%s\tcompose\n", dk[i].name);
         return 0;
     }
     if (strcmp(argv[1], "markdown") == 0) {

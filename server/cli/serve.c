@@ -11,6 +11,7 @@
 #include "auth/token_cache.h"
 #include "auth/user_bootstrap.h"
 #include "cli/commands.h"
+#include "core/config_deploy.h"
 #include "core/cpus.h"
 #include "core/log.h"
 #include "db/migrate.h"
@@ -21,6 +22,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,7 +62,28 @@ static int bootstrap_admin(struct app *a) {
     return 0;
 }
 
+static const char *getenv_lookup(const char *name, void *ud) {
+    (void)ud;
+    return getenv(name);
+}
+
 static int check_secrets(const struct config *c) {
+    /* The secrets of .env.example are placeholders: fine on a loopback address, refused
+     * wherever others can reach the API (compose hands sluice its whole .env, so the
+     * database passwords are checked too). */
+    const char *placeholder = config_placeholder_key(c, getenv_lookup, NULL);
+    if (placeholder && !config_is_local(c)) {
+        fprintf(stderr,
+                "sluice: configuration error: %s still holds the placeholder of .env.example "
+                "(\"" CONFIG_PLACEHOLDER_MARK "...\"); set a real secret: HTTP_HOST=%s is not a "
+                "loopback address, so this is not local mode\n",
+                placeholder, c->http_host ? c->http_host : "");
+        return -1;
+    }
+    if (placeholder)
+        log_warn("%s holds the placeholder of .env.example: accepted in local mode only "
+                 "(HTTP_HOST=%s)",
+                 placeholder, c->http_host);
     if (!c->secret_key || strlen(c->secret_key) < 32) {
         fprintf(stderr, "sluice: configuration error: SECRET_KEY must be set and at least 32 "
                         "bytes long (e.g. `openssl rand -base64 48`)\n");

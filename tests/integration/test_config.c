@@ -1,6 +1,7 @@
 /* test_config: start-up configuration of the real binary: a bad value stops `serve` with
  * exit 2 and a message naming key, value and expectation; `.env` in the working folder is
- * read, and the real environment wins over it. Temp folders and databases are owned by
+ * read, and the real environment wins over it; placeholder secrets are refused outside
+ * local mode. Temp folders and databases are owned by
  * each test and removed before it returns. */
 #include "core/dotenv.h"
 #include "harness.h"
@@ -209,11 +210,73 @@ static void dotenv_shell_reads_as_c(void **state) {
     free(dir);
 }
 
+/* Outside local mode (HTTP_HOST not loopback) a secret still holding the placeholder of
+ * .env.example stops `serve` with exit 2, naming the key but never its value: sluice's own
+ * secrets, a password inside DATABASE_URL, and the compose keys that docker compose
+ * hands sluice with the rest of .env. */
+static void expect_placeholder_refused(const char *database_url, const char *kv, const char *key) {
+    static const char *const args[] = {"serve", NULL};
+    const char *const env[] = {"HTTP_HOST=0.0.0.0", kv, NULL};
+    char *out = NULL;
+    int rc = run_sluice_cli(database_url, args, env, &out);
+    if (rc != 2)
+        fail_msg("%s with HTTP_HOST=0.0.0.0: serve exited %d, expected 2:\n%s", kv, rc, out);
+    if (!strstr(out, key) || !strstr(out, "placeholder") || !strstr(out, "HTTP_HOST=0.0.0.0"))
+        fail_msg("%s: the message should name %s, the placeholder and HTTP_HOST:\n%s", kv, key,
+                 out);
+    const char *value = strchr(kv, '=') + 1;
+    if (*value && strstr(out, value)) fail_msg("%s: the secret is echoed:\n%s", kv, out);
+    free(out);
+}
+
+static void placeholder_secrets_refused_outside_local_mode(void **state) {
+    (void)state;
+    const char *nowhere = "postgresql://nobody@127.0.0.1:1/none";
+    expect_placeholder_refused(
+        nowhere, "SECRET_KEY=change-me-to-the-output-of-openssl-rand-base64-48", "SECRET_KEY");
+    expect_placeholder_refused(
+        nowhere, "PII_KEY=0000000000000000000000000000000000000000000000000000000000000000",
+        "PII_KEY");
+    expect_placeholder_refused(nowhere, "ADMIN_PASSWORD=change-me-admin-password",
+                               "ADMIN_PASSWORD");
+    expect_placeholder_refused(nowhere, "MARIADB_ROOT_PASSWORD=CHANGE-ME-too",
+                               "MARIADB_ROOT_PASSWORD");
+    expect_placeholder_refused(nowhere, "SFTP_USERS=DEM12:change-me-sftp-password:DEM12 (PVC)",
+                               "SFTP_USERS");
+    expect_placeholder_refused("postgresql://sluice:change-me-postgres-password@127.0.0.1:1/none",
+                               "LOG_LEVEL=info", "DATABASE_URL");
+}
+
+/* In local mode the same placeholder is accepted with a warning, and serving goes on. */
+static void placeholder_secret_accepted_in_local_mode(void **state) {
+    (void)state;
+    struct test_db db;
+    assert_int_equal(testdb_create(&db), 0);
+    static const char *const env[] = {
+        "SECRET_KEY=change-me-to-the-output-of-openssl-rand-base64-48",
+        "POSTGRES_PASSWORD=change-me-postgres-password", NULL};
+    struct sluice_proc *p = sluice_start(db.url, env);
+    assert_non_null(p);
+    struct http_response r;
+    assert_int_equal(http_get(p, "/healthz", &r), 0);
+    assert_int_equal(r.status, 200);
+    http_response_cleanup(&r);
+    char *log = sluice_log_read(p);
+    assert_non_null(log);
+    if (!strstr(log, "SECRET_KEY holds the placeholder"))
+        fail_msg("no warning about the placeholder in the log:\n%s", log);
+    free(log);
+    assert_int_equal(sluice_stop(p, SIGTERM), 0);
+    testdb_drop(&db);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bad_values_exit_2),        cmocka_unit_test(missing_secret_key_exit_2),
         cmocka_unit_test(dotenv_read_and_env_wins), cmocka_unit_test(dotenv_serve),
         cmocka_unit_test(dotenv_shell_reads_as_c),
+        cmocka_unit_test(placeholder_secrets_refused_outside_local_mode),
+        cmocka_unit_test(placeholder_secret_accepted_in_local_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

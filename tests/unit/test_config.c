@@ -3,6 +3,7 @@
  * through config_load with a lookup over a NULL-terminated array of name/value pairs (no
  * environment); each struct config is cleaned up by the test that loaded it. */
 #include "core/config.h"
+#include "core/config_deploy.h"
 
 #include "core/log.h"
 
@@ -369,6 +370,114 @@ static void test_env_example_lists_every_key(void **state) {
     free(text);
 }
 
+/* The compose keys are in .env.example after sluice's, each with its help and example,
+ * and none of them is also a sluice key. */
+static void test_env_example_lists_compose_keys(void **state) {
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    assert_non_null(mem);
+    config_write_example(mem);
+    assert_int_equal(fclose(mem), 0);
+    size_t n, nk;
+    const struct config_deploy_key *dk = config_deploy_keys(&n);
+    const struct config_key *keys = config_keys(&nk);
+    const char *section = strstr(text, "---- docker compose");
+    assert_non_null(section);
+    assert_true(n >= 8);
+    for (size_t i = 0; i < n; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "\n%s=%s\n", dk[i].name, dk[i].example);
+        const char *at = strstr(text, line);
+        if (!at || at < section) fail_msg("%s is missing from the compose section", dk[i].name);
+        if (!strstr(text, dk[i].help)) fail_msg("help of %s is missing", dk[i].name);
+        for (size_t j = 0; j < nk; j++)
+            if (strcmp(keys[j].name, dk[i].name) == 0) fail_msg("%s is in both tables", dk[i].name);
+        /* a secret's example is recognised as a placeholder, and nothing else's is */
+        assert_int_equal(config_is_placeholder(dk[i].example, NULL), dk[i].secret);
+    }
+    /* sluice's secrets with an example have a placeholder there, never a usable secret */
+    size_t with_example = 0;
+    for (size_t j = 0; j < nk; j++) {
+        const char *example = config_example_value(keys[j].name);
+        if (!example) continue;
+        with_example++;
+        char line[256];
+        snprintf(line, sizeof line, "\n%s=%s\n", keys[j].name, example);
+        if (!strstr(text, line)) fail_msg("%s is not given its example", keys[j].name);
+        /* a secret's example holds the mark, or is PII_KEY's 64 zeros (valid hex) */
+        if (keys[j].secret)
+            assert_true(config_is_placeholder(example, NULL) || strspn(example, "0") == 64);
+    }
+    assert_int_equal(with_example, 6); /* every example names a key of the table */
+    free(text);
+}
+
+static void test_local_mode_is_a_loopback_http_host(void **state) {
+    (void)state;
+    static const char *const local[] = {"127.0.0.1", "127.1.2.3", "::1", "[::1]",
+                                        "localhost", "LocalHost", NULL};
+    static const char *const remote[] = {"0.0.0.0",   "::", "10.0.0.1", "sluice.example.org",
+                                         "128.0.0.1", "",   NULL};
+    struct config cfg = {0};
+    for (size_t i = 0; local[i]; i++) {
+        cfg.http_host = (char *)local[i];
+        if (!config_is_local(&cfg)) fail_msg("%s should be local", local[i]);
+    }
+    for (size_t i = 0; remote[i]; i++) {
+        cfg.http_host = (char *)remote[i];
+        if (config_is_local(&cfg)) fail_msg("%s should not be local", remote[i]);
+    }
+    cfg.http_host = NULL;
+    assert_false(config_is_local(&cfg));
+}
+
+static void test_placeholders(void **state) {
+    (void)state;
+    assert_true(config_is_placeholder("change-me", NULL));
+    assert_true(config_is_placeholder("x-CHANGE-ME-x", NULL));
+    assert_true(config_is_placeholder("0000", "0000"));
+    assert_false(config_is_placeholder("00001", "0000"));
+    assert_false(config_is_placeholder("a real secret", "0000"));
+    assert_false(config_is_placeholder("", "0000"));
+    assert_false(config_is_placeholder(NULL, "0000"));
+
+    /* sluice's secrets as loaded, then the compose secrets through the lookup */
+    const char *vars[] = {"SECRET_KEY", "0123456789abcdef0123456789abcdef-real", NULL};
+    struct config cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, lookup, vars, err, sizeof err), 0);
+    assert_null(config_placeholder_key(&cfg, lookup, vars));
+    config_cleanup(&cfg);
+
+    const char *url[] = {"DATABASE_URL",
+                         "postgresql://sluice:change-me-postgres-password@postgres/s", NULL};
+    assert_int_equal(config_load(&cfg, lookup, url, err, sizeof err), 0);
+    assert_string_equal(config_placeholder_key(&cfg, lookup, url), "DATABASE_URL");
+    config_cleanup(&cfg);
+
+    size_t n;
+    const struct config_key *keys = config_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        const char *example = config_example_value(keys[i].name);
+        if (!keys[i].secret || !example) continue;
+        const char *ex[] = {keys[i].name, example, NULL};
+        assert_int_equal(config_load(&cfg, lookup, ex, err, sizeof err), 0);
+        const char *found = config_placeholder_key(&cfg, lookup, ex);
+        if (!found || strcmp(found, keys[i].name) != 0)
+            fail_msg("the example of %s is not taken for a placeholder", keys[i].name);
+        config_cleanup(&cfg);
+    }
+
+    const char *compose[] = {"MARIADB_PASSWORD", "change-me-mariadb-password", "POSTGRES_USER",
+                             "change-me-not-a-secret", NULL};
+    assert_int_equal(config_load(&cfg, lookup, compose, err, sizeof err), 0);
+    assert_string_equal(config_placeholder_key(&cfg, lookup, compose), "MARIADB_PASSWORD");
+    assert_null(config_placeholder_key(&cfg, NULL, NULL));
+    config_cleanup(&cfg);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_are_well_formed),
@@ -382,6 +491,9 @@ int main(void) {
         cmocka_unit_test(test_dotenv_errors),
         cmocka_unit_test(test_env_example_is_current),
         cmocka_unit_test(test_env_example_lists_every_key),
+        cmocka_unit_test(test_env_example_lists_compose_keys),
+        cmocka_unit_test(test_local_mode_is_a_loopback_http_host),
+        cmocka_unit_test(test_placeholders),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }
