@@ -13,16 +13,11 @@ static const struct {
     const struct job_kind *kind;
     bool test_only;
 } table[] = {
-    {&job_kind_maintenance_prune, false},
-    {&job_kind_orders_sync, false},
-    {&job_kind_machine_logs_ingest, false},
-    {&job_kind_patient_data_insert, false},
-    {&job_kind_test_sleep, true},
-    {&job_kind_test_fail, true},
-    {&job_kind_test_count, true},
-    {&job_kind_test_ingest, true},
-    {&job_kind_test_fenced, true},
-    {&job_kind_test_sql_sleep, true},
+    {&job_kind_maintenance_prune, false},   {&job_kind_orders_sync, false},
+    {&job_kind_machine_logs_ingest, false}, {&job_kind_patient_data_insert, false},
+    {&job_kind_test_sleep, true},           {&job_kind_test_fail, true},
+    {&job_kind_test_count, true},           {&job_kind_test_ingest, true},
+    {&job_kind_test_fenced, true},          {&job_kind_test_sql_sleep, true},
 };
 #define TABLE_SIZE (sizeof table / sizeof table[0])
 

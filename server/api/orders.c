@@ -30,8 +30,9 @@ static const char *const sources[] = {"erp", "api", NULL};
     " 'extension', o.extension, 'status', o.status,"                                               \
     " 'date_modification', o.date_modification, 'coffre', o.coffre,"                               \
     " 'gestion_en_stock', o.gestion_en_stock,"                                                     \
-    " 'date_synchronisation', " JSON_SQL_UTC("o.date_synchronisation") ", 'source', o.source,"         \
-    " 'status_source', o.status_source)"
+    " 'date_synchronisation', " JSON_SQL_UTC(                                                      \
+        "o.date_synchronisation") ", 'source', o.source,"                                          \
+                                  " 'status_source', o.status_source)"
 
 /* $1 statuses (text[], NULL: any), $2 gestion_en_stock, $3 the daterange
  * date_modification must fall in ('(,)' when open), $4 ILIKE pattern on numero_commande,

@@ -345,8 +345,9 @@ for c in 'DEM12 (PVC)|DEM12|PVC' 'SU12 (HYBRIDE)|SU12|HYBRIDE'; do
     fail "POST /centres $code_: $(cat "$WORK/body")"
 done
 log_file="$WORK/20250528.LOG"
-printf '%s\r\n' '20250528 06:00:00|@MachineStart' '20250528 06:00:05|@StartCut: Piece 1' \
-  '20250528 06:00:40|@EndCut: Piece 1' '20250528 06:10:00|@MachineStop' > "$log_file"
+printf '%s\r\n' '20250528 06:00:00|@MachineStart' '20250528 06:00:05|@JobProfiel: R:R-100 L:6500 C:9016' \
+  '20250528 06:00:40|@StukUitgevoerd: Piece 1' '20250528 06:05:00|@MachineWait: 30 sec' \
+  '20250528 06:09:40|@StukUitgevoerd: Piece 2' '20250528 06:10:00|@MachineStop' > "$log_file"
 sum="$(sha256sum < "$log_file" | cut -d' ' -f1)"
 ssh_opts=(-o StrictHostKeyChecking=accept-new -o "UserKnownHostsFile=$WORK/known_hosts"
           -o BatchMode=yes -o ConnectTimeout=10)
@@ -378,17 +379,33 @@ for folder in 'DEM12 (PVC)' 'SU12 (HYBRIDE)'; do
   [[ $got == "$sum" ]] || fail "$folder/20250528.LOG differs in LOG_ROOT"
 done
 check "both files are in sluice's LOG_ROOT ($log_root/<folder>/20250528.LOG), read by user sluice, same sha256"
-if podman exec "$(ctr sluice)" sluice config keys | grep -q '^LOG_ROOT'; then
-  fail "LOG_ROOT is now a sluice key: check that the watcher turns the file into sessions (see issue 13)"
-else
-  printf 'deploy: PENDING the machine-log watcher is not on this branch (no LOG_ROOT key):\n' >&2
-  printf 'deploy: PENDING checked only that SFTP drops land in LOG_ROOT, not that they become sessions\n' >&2
-fi
-if podman exec "$(ctr sluice)" sluice jobs kinds 2>&1 | grep -q 'orders.sync'; then
-  fail "orders.sync exists now: check that it reads the compose MariaDB (see issue 13)"
-else
-  printf 'deploy: PENDING orders.sync is not on this branch: the compose MariaDB is checked healthy only\n' >&2
-fi
+# The watcher (LOG_WATCH, inotify) turns each dropped file into its centre's session,
+# without any call: wait for the day's session of both centres, with its two pieces.
+for code_ in DEM12 SU12; do
+  deadline=$((SECONDS + 120))
+  until [[ $(code "${auth[@]}" "$base/sessions?centre=$code_&from=2025-05-28&to=2025-05-28") == 200 ]] &&
+        [[ $(json 'sum(1 for s in d["items"] if s["date_production"] == "2025-05-28" and s["total_pieces"] == 2)') == 1 ]]; do
+    ((SECONDS < deadline)) || fail "no 2025-05-28 session with 2 pieces for $code_ after 120 s: $(cat "$WORK/body")"
+    sleep 2
+  done
+done
+[[ $(code "${auth[@]}" "$base/centres/DEM12/log-files/20250528.LOG") == 200 ]] &&
+  [[ $(json 'd["lines"]') == 6 ]] || fail "GET /centres/DEM12/log-files/20250528.LOG: $(cat "$WORK/body")"
+check "the watcher ingested both SFTP drops: a 2025-05-28 session with 2 pieces per centre, 6 lines read"
+
+# orders.sync reads the compose MariaDB (the ERP tables of docker/mariadb/init.sql).
+[[ $(code "${auth[@]}" -H 'Content-Type: application/json' -d '{"kind":"orders.sync"}' "$base/jobs") == 202 ]] ||
+  fail "POST /jobs orders.sync: $(cat "$WORK/body")"
+sync_job="$(json 'd["id"]')"
+deadline=$((SECONDS + 120))
+until [[ $(code "${auth[@]}" "$base/jobs/$sync_job") == 200 ]] && [[ $(json 'd["status"]') == succeeded ]]; do
+  [[ $(json 'd.get("status")') != failed ]] || fail "orders.sync failed: $(cat "$WORK/body")"
+  ((SECONDS < deadline)) || fail "orders.sync not done after 120 s: $(cat "$WORK/body")"
+  sleep 2
+done
+[[ $(code "${auth[@]}" "$base/sync-runs") == 200 ]] && [[ $(json 'd["items"][0]["status"]') == succeeded ]] ||
+  fail "GET /sync-runs: $(cat "$WORK/body")"
+check "orders.sync job $sync_job read the compose MariaDB and recorded a succeeded sync run"
 
 # ---- Grafana's dashboard, run as its read-only role --------------------------------------
 /usr/bin/python3 - docker/grafana/dashboards/sluice.json > "$WORK/panels.sql" <<'EOF'

@@ -272,8 +272,10 @@ static void placeholder_secret_accepted_in_local_mode(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_values_exit_2),        cmocka_unit_test(missing_secret_key_exit_2),
-        cmocka_unit_test(dotenv_read_and_env_wins), cmocka_unit_test(dotenv_serve),
+        cmocka_unit_test(bad_values_exit_2),
+        cmocka_unit_test(missing_secret_key_exit_2),
+        cmocka_unit_test(dotenv_read_and_env_wins),
+        cmocka_unit_test(dotenv_serve),
         cmocka_unit_test(dotenv_shell_reads_as_c),
         cmocka_unit_test(placeholder_secrets_refused_outside_local_mode),
         cmocka_unit_test(placeholder_secret_accepted_in_local_mode),

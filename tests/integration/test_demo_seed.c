@@ -4,8 +4,8 @@
  * month of production days comes through the real path (generated LOG files in LOG_ROOT
  * read by machine_logs.ingest jobs), with figures that agree with their rows, so that
  * every endpoint shows something; `sluice seed demo` and another start-up change nothing
- * (checksums of every table); an existing centre is kept as it is; without SEED_DEMO nothing is loaded. Each test owns its
- * environment and LOG_ROOT. */
+ * (checksums of every table); an existing centre is kept as it is; without SEED_DEMO nothing is
+ * loaded. Each test owns its environment and LOG_ROOT. */
 #include "production_util.h"
 
 #include <stdarg.h>

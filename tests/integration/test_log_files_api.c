@@ -185,9 +185,9 @@ static void unknown_folder_reported(void **state) {
     assert_non_null(json_object_get(result, "pieces"));
     assert_non_null(json_object_get(result, "rejected_lines"));
     json_decref(job);
-    /* a bad argument is a 400 naming it */
+    /* a bad argument is a 422 naming it (as every other body field) */
     expect_problem(&env, env.operator_, "POST", "/jobs",
-                   "{\"kind\": \"machine_logs.ingest\", \"args\": {\"file\": \"x.LOG\"}}", 400,
+                   "{\"kind\": \"machine_logs.ingest\", \"args\": {\"file\": \"x.LOG\"}}", 422,
                    NULL, NULL);
 }
 

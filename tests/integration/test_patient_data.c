@@ -25,14 +25,16 @@
 static struct test_db db;
 static struct sluice_proc *proc;
 static char *dir, *admin, *viewer, *operator_;
-static char env_import[600];
-static const char *env[] = {"SEED_DEMO=true", "PATIENT_DATA_BATCH_ROWS=1000", env_import, NULL};
+static char env_import[600], env_uploads[640];
+static const char *env[] = {"SEED_DEMO=true", "PATIENT_DATA_BATCH_ROWS=1000", env_import,
+                            env_uploads, NULL};
 
 static int group_setup(void **state) {
     (void)state;
     dir = make_temp_dir("sluice-patients");
     if (!dir) return -1;
     snprintf(env_import, sizeof env_import, "IMPORT_DIR=%s", dir);
+    snprintf(env_uploads, sizeof env_uploads, "UPLOAD_DIR=%s/uploads", dir);
     if (test_server_start(&db, env, &proc) != 0) return -1;
     admin = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     if (!admin) return -1;
@@ -204,6 +206,41 @@ static void foreign_keys_and_bad_rows(void **state) {
     }
     http_response_cleanup(&resp);
     assert_int_equal(q("SELECT count(*) FROM patient_data"), 2);
+}
+
+/* A CSV sent to POST /uploads is read by its upload id (the job's csv argument). */
+static void csv_from_an_upload(void **state) {
+    (void)state;
+    exec_sql("TRUNCATE patient_data");
+    static const char csv[] =
+        HEADER "\"1\",\"FC\",\"71\",\"2025-11-03 08:00:00\",\"0\",\"1\",\"0\"\r\n"
+               "\"2\",\"FC\",\"72\",\"2025-11-03 08:00:00\",\"0\",\"1\",\"0\"\r\n"
+               "\"3\",\"SpO2\",\"98\",\"2025-11-03 08:00:05\",\"0\",\"1\",\"0\"\r\n";
+    char auth[1200];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", operator_);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    struct http_response r;
+    assert_int_equal(
+        http_do(proc, "POST", "/uploads?filename=measures.csv", headers, csv, sizeof csv - 1, &r),
+        0);
+    assert_int_equal(r.status, 201);
+    json_t *idv = r.json ? json_object_get(r.json, "id") : NULL;
+    assert_true(json_is_integer(idv));
+    char args[128];
+    snprintf(args, sizeof args, "{\"csv\":\"%lld\",\"fill_values\":false}",
+             (long long)json_integer_value(idv));
+    http_response_cleanup(&r);
+    long id = run_job(args, "succeeded");
+    json_t *res = job_result(id);
+    assert_int_equal(jint(res, "inserted"), 3);
+    assert_int_equal(jint(res, "errors"), 0);
+    json_decref(res);
+    assert_int_equal(q("SELECT count(*) FROM patient_data"), 3);
+    /* an id that is no upload fails the job, naming it */
+    id = run_job("{\"csv\":\"987654321\"}", "failed");
+    char *err = job_column(db.url, id, "last_error");
+    assert_non_null(strstr(err ? err : "", "no upload with id 987654321"));
+    free(err);
 }
 
 static void wrong_header_writes_nothing(void **state) {
@@ -492,6 +529,7 @@ int main(void) {
         cmocka_unit_test(paced_cycles_one_delay_apart),
         cmocka_unit_test(bulk_resume_after_a_failure_without_duplicates),
         cmocka_unit_test(measurements_read_back_in_time_order),
+        cmocka_unit_test(csv_from_an_upload),
         cmocka_unit_test(parameters_api),
         cmocka_unit_test(patients_api),
     };

@@ -75,10 +75,10 @@ static void test_keys_are_well_formed(void **state) {
     size_t n;
     const struct config_key *keys = config_keys(&n);
     assert_true(n >= 11);
-    static const char *const required[] = {"DATABASE_URL",   "MYSQL_URL",      "SECRET_KEY",
-                                           "HTTP_HOST",      "HTTP_PORT",      "HTTP_THREADS",
-                                           "JOB_QUEUES",     "MAX_BODY_BYTES", "LOG_LEVEL",
-                                           "LOG_FORMAT",     "CORS_ORIGINS",   NULL};
+    static const char *const required[] = {"DATABASE_URL", "MYSQL_URL",      "SECRET_KEY",
+                                           "HTTP_HOST",    "HTTP_PORT",      "HTTP_THREADS",
+                                           "JOB_QUEUES",   "MAX_BODY_BYTES", "LOG_LEVEL",
+                                           "LOG_FORMAT",   "CORS_ORIGINS",   NULL};
     for (size_t i = 0; required[i]; i++) find_key(required[i]);
     for (size_t i = 0; i < n; i++) {
         assert_non_null(keys[i].help);

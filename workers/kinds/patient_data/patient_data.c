@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "job_ctx.h"
+#include "uploads/upload_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -448,8 +449,40 @@ static int load_record(void *arg, const struct pdcsv_record *rec) {
 static struct db_stmt q_default_user =
     DB_STMT("SELECT id FROM users WHERE role = 'admin' AND enabled ORDER BY id LIMIT 1");
 
+/* An upload id: 1 to 18 digits. */
+static bool upload_id(const char *csv, int64_t *id) {
+    size_t n = strlen(csv);
+    if (n == 0 || n > 18 || csv[0] == '0') return false;
+    for (size_t i = 0; i < n; i++)
+        if (csv[i] < '0' || csv[i] > '9') return false;
+    *id = strtoll(csv, NULL, 10);
+    return true;
+}
+
+/* 0, -1 when the csv cannot be used (L->error), -2 on a database error. */
 static int resolve_csv(struct pd_load *L, const char *csv) {
     const struct config *c = job_config(L->ctx);
+    int64_t id;
+    if (upload_id(csv, &id)) {
+        struct upload_info info;
+        int rc = upload_store_find(L->db, c, id, &info);
+        if (rc < 0) {
+            snprintf(L->error, sizeof L->error, "csv: reading upload %lld: %.300s", (long long)id,
+                     db_last_error(L->db));
+            return -2;
+        }
+        if (rc > 0) {
+            snprintf(L->error, sizeof L->error,
+                     "csv: no upload with id %lld (uploads are deleted after "
+                     "UPLOAD_RETENTION_HOURS)",
+                     (long long)id);
+            return -1;
+        }
+        snprintf(L->path, sizeof L->path, "%s", info.path);
+        snprintf(L->source, sizeof L->source, "upload:%lld", (long long)id);
+        L->have_csv = true;
+        return 0;
+    }
     char candidate[PATH_MAX];
     bool foreground = job_id(L->ctx) == 0;
     if (csv[0] == '/' || foreground)
@@ -761,7 +794,8 @@ static enum job_outcome pd_run(struct job_ctx *ctx, const json_t *a) {
         if (pd_mysql_open(L, c->dashmed_mysql_url) != 0) return finish(L, JOB_RETRY, t0);
     }
     const char *csv = arg_str(a, "csv");
-    if (csv && resolve_csv(L, csv) != 0) return finish(L, JOB_FAILED, t0);
+    int csv_rc = csv ? resolve_csv(L, csv) : 0;
+    if (csv_rc != 0) return finish(L, csv_rc == -2 ? JOB_RETRY : JOB_FAILED, t0);
     if (load_refs(L) != 0) return finish(L, JOB_RETRY, t0);
     if (!L->created_by && !L->have_csv) {
         if (L->mysql) { /* DashMed's own users */

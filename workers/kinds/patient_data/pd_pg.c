@@ -175,6 +175,19 @@ int pd_pg_add(struct pd_load *L, const struct pd_out *row) {
     return 0;
 }
 
+/* Inside the batch's transaction, last before COMMIT: this worker must still hold the
+ * job's lease (job_fence), else the batch is rolled back by the caller. */
+static int fence(struct pd_load *L) {
+    int rc = job_fence(L->ctx);
+    if (rc == 0) return 0;
+    if (rc == JOB_LEASE_LOST)
+        snprintf(L->error, sizeof L->error,
+                 "the job's lease was lost (another worker runs it now): batch rolled back");
+    else
+        fail(L, "checking the job's lease");
+    return -1;
+}
+
 /* The pending error rows as events of a queued job, on the connection (inside the batch's
  * transaction when one is open). The foreground runner gets them after the commit. */
 int pd_pg_error_events(struct pd_load *L) {
@@ -220,6 +233,7 @@ static int commit_bulk(struct pd_load *L, const struct pd_pos *next, bool finish
         PQclear(r);
     }
     if (pd_pg_error_events(L) != 0) return -1;
+    if (fence(L) != 0) return -1;
     PGresult *r = db_exec_sql(L->db, "COMMIT", 0, NULL);
     L->in_tx = false;
     if (!r) return fail(L, "committing a batch");
@@ -264,6 +278,14 @@ static int commit_cycle(struct pd_load *L, const struct pd_pos *next, bool finis
                        cyc,
                        finished ? "true" : "false",
                        id};
+    /* Queued jobs fence the cycle's transaction; in the foreground it is one statement. */
+    bool fenced = job_id(L->ctx) != 0;
+    if (fenced) {
+        PGresult *b = db_exec_sql(L->db, "BEGIN", 0, NULL);
+        if (!b) return fail(L, "starting a cycle");
+        PQclear(b);
+        L->in_tx = true;
+    }
     PGresult *r = db_exec(L->db, &q_cycle, 13, v);
     for (size_t i = 0; i < 6; i++) arrays[i]->len = 0;
     L->cycle_rows = 0;
@@ -271,6 +293,13 @@ static int commit_cycle(struct pd_load *L, const struct pd_pos *next, bool finis
     int64_t rows = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     if (pd_pg_error_events(L) != 0) return -1;
+    if (fenced) {
+        if (fence(L) != 0) return -1;
+        PGresult *c = db_exec_sql(L->db, "COMMIT", 0, NULL);
+        L->in_tx = false;
+        if (!c) return fail(L, "committing a cycle");
+        PQclear(c);
+    }
     pd_batch_committed(L, rows);
     return 0;
 }
