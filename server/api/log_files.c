@@ -17,8 +17,8 @@
 
 #define FILE_COLUMNS                                                                               \
     "f.name, to_char(f.date_production, 'YYYY-MM-DD'), f.size, f.byte_offset, f.line_number,"      \
-    " f.lines, f.non_event_lines, f.unknown_events, f.rejected_lines, f.rereads,"                  \
-    " to_json(f.first_read_at AT TIME ZONE 'UTC'), to_json(f.last_read_at AT TIME ZONE 'UTC')"
+    " f.lines, f.non_event_lines, f.unknown_events, f.rejected_lines, f.rereads"                   \
+    ", " JSON_SQL_UTC("f.first_read_at") ", " JSON_SQL_UTC("f.last_read_at")
 
 static const struct json_col file_cols[] = {
     {"name", JCOL_TEXT, 0},
@@ -48,35 +48,29 @@ static struct db_stmt q_files_desc =
     DB_STMT("SELECT " FILE_COLUMNS FILE_OF_CENTRE " AND f.name COLLATE \"C\" < $2 COLLATE \"C\""
             " ORDER BY f.name COLLATE \"C\" DESC LIMIT $3::bigint");
 
+/* clang-format off */
 static struct db_stmt q_file = DB_STMT(
     "SELECT json_build_object('centre', $1::text, 'name', f.name,"
     " 'date_production', f.date_production, 'size', f.size, 'offset', f.byte_offset,"
     " 'line_number', f.line_number, 'lines', f.lines, 'non_event_lines', f.non_event_lines,"
     " 'unknown_events', f.unknown_events, 'rejected_lines', f.rejected_lines,"
-    " 'rereads', f.rereads, 'first_read_at', " JSON_SQL_UTC(
-        "f.first_read_at") ","
-                           " 'last_read_at', " JSON_SQL_UTC(
-                               "f.last_read_at") ","
-                                                 " 'unknown_event_names', COALESCE((SELECT "
-                                                 "json_object_agg(x.evenement, x.n)"
-                                                 "   FROM (SELECT e.evenement, count(*) AS n FROM "
-                                                 "evenement_log e"
-                                                 "   WHERE e.session_id IN (SELECT l.session_id "
-                                                 "FROM session_log_file l"
-                                                 "   WHERE l.log_file_id = f.id) AND e.log_file_id "
-                                                 "= f.id"
-                                                 "   AND e.evenement NOT IN ('MachineStart', "
-                                                 "'MachineStop') GROUP BY 1 ORDER BY 1) x),"
-                                                 "   '{}'::json),"
-                                                 " 'sessions', COALESCE((SELECT "
-                                                 "json_agg(json_build_object('id', s.id,"
-                                                 "   'date_production', s.date_production) ORDER "
-                                                 "BY s.date_production)"
-                                                 "   FROM session_log_file l JOIN "
-                                                 "session_production s ON s.id = l.session_id"
-                                                 "   WHERE l.log_file_id = f.id), "
-                                                 "'[]'::json))::text" FILE_OF_CENTRE
-                                                 " AND f.name = $2");
+    " 'rereads', f.rereads,"
+    " 'first_read_at', " JSON_SQL_UTC("f.first_read_at") ","
+    " 'last_read_at', " JSON_SQL_UTC("f.last_read_at") ","
+    " 'unknown_event_names', COALESCE((SELECT json_object_agg(x.evenement, x.n)"
+    "   FROM (SELECT e.evenement, count(*) AS n FROM evenement_log e"
+    "         WHERE e.session_id IN (SELECT l.session_id FROM session_log_file l"
+    "                                WHERE l.log_file_id = f.id)"
+    "           AND e.log_file_id = f.id"
+    "           AND e.evenement NOT IN ('MachineStart', 'MachineStop')"
+    "         GROUP BY 1 ORDER BY 1) x), '{}'::json),"
+    " 'sessions', COALESCE((SELECT json_agg(json_build_object('id', s.id,"
+    "                              'date_production', s.date_production)"
+    "                       ORDER BY s.date_production)"
+    "   FROM session_log_file l JOIN session_production s ON s.id = l.session_id"
+    "   WHERE l.log_file_id = f.id), '[]'::json))::text"
+    FILE_OF_CENTRE " AND f.name = $2");
+/* clang-format on */
 
 #define REJECT_COLUMNS "f.name, r.line, r.id, r.reason, r.raw"
 

@@ -107,8 +107,7 @@ static const char *text_or_null(const struct field_value *v) {
 }
 
 static void reply_row(struct request *req, unsigned status, PGresult *r) {
-    reply_bytes(req, status, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
-                false);
+    reply_json_text(req, status, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
 }
 
 void api_parameters_list(struct request *req) {

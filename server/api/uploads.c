@@ -100,8 +100,7 @@ void api_uploads_create(struct request *req) {
     }
     char location[64];
     snprintf(location, sizeof location, "/uploads/%s", ctx->id);
-    reply_bytes(req, 201, "application/json", PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0),
-                false);
+    reply_json_text(req, 201, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
     reply_header(req, "Location", location);
     PQclear(r);
 }
