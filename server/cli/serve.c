@@ -148,6 +148,7 @@ int cmd_serve(int argc, char **argv) {
     /* Demo data (SEED_DEMO=true): a failure is logged, the API is served anyway. */
     if (c->seed_demo) (void)cli_seed_demo(c->database_url);
     if (bootstrap_admin(a) != 0) goto out;
+    upload_store_sweep_at_start(c); /* files left by a crash (uploads/upload_store.h) */
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
