@@ -90,20 +90,10 @@ static long failures_of(const char *kind, const char *value) {
 
 /* Seconds since the newest failure of (kind, value), by the database's clock. */
 static double since_last_failure(const char *kind, const char *value) {
-    unsigned char h[PII_INDEX_BYTES];
-    pii_limiter_key(&keys, kind, value, h);
-    char *hex = bytea_param(h, sizeof h);
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT extract(epoch FROM now() - max(at)) FROM login_failures WHERE key = "
-             "'%s'::bytea",
-             hex);
-    free(hex);
-    char *v = testdb_query(db.url, sql);
-    assert_non_null(v);
-    double s = strtod(v, NULL);
-    free(v);
-    return s;
+    return (double)on_key("SELECT (extract(epoch FROM now() - max(at)) * 1000)::bigint"
+                          " FROM login_failures",
+                          kind, value) /
+           1000.0;
 }
 
 /* Retry-After ra was computed as ceil(delay - time since the user's last failure): true
