@@ -254,16 +254,6 @@ void db_listen_unsubscribe(struct db_listen *l, int id) {
     pthread_mutex_unlock(&l->mu);
 }
 
-bool db_listen_listening(struct db_listen *l) {
-    if (!l) return false;
-    bool all = true;
-    pthread_mutex_lock(&l->mu);
-    for (int i = 0; i < DB_LISTEN_MAX; i++)
-        if (l->subs[i].used && !l->subs[i].listening) all = false;
-    pthread_mutex_unlock(&l->mu);
-    return all;
-}
-
 void db_listen_free(struct db_listen *l) {
     if (!l) return;
     if (l->started) {

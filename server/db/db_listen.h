@@ -44,9 +44,6 @@ int db_listen_subscribe(struct db_listen *l, const char *channel, db_notify_fn o
  * reopened; its notifications are dropped). A negative id or NULL l is harmless. */
 void db_listen_unsubscribe(struct db_listen *l, int id);
 
-/* Whether LISTEN holds for every subscription right now (tests, /readyz). */
-bool db_listen_listening(struct db_listen *l);
-
 /* Stops the thread (prompt, except during a connection attempt: at most the connect
  * timeout of db.c), closes the connection and frees l. NULL is harmless. */
 void db_listen_free(struct db_listen *l);
