@@ -2,6 +2,7 @@
 #include "job_ctx.h"
 
 #include "core/log.h"
+#include "db/db.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@ void job_ctx_init(struct job_ctx *ctx, const struct job_kind *kind, struct db *d
 void job_ctx_cleanup(struct job_ctx *ctx) {
     json_decref(ctx->result);
     ctx->result = NULL;
-    if (ctx->cancel) PQfreeCancel(ctx->cancel);
+    db_interrupt_free(ctx->cancel);
     ctx->cancel = NULL;
     pthread_mutex_destroy(&ctx->mu);
 }
@@ -58,10 +59,10 @@ const char *job_level_name(int level) {
     }
 }
 
-void job_ctx_arm_interrupt(struct job_ctx *ctx, PGconn *conn) {
-    PGcancel *c = conn ? PQgetCancel(conn) : NULL;
+void job_ctx_arm_interrupt(struct job_ctx *ctx, struct db *db) {
+    struct db_interrupt *c = db_interrupt_new(db);
     pthread_mutex_lock(&ctx->mu);
-    if (ctx->cancel) PQfreeCancel(ctx->cancel);
+    db_interrupt_free(ctx->cancel);
     ctx->cancel = c;
     pthread_mutex_unlock(&ctx->mu);
 }
@@ -69,8 +70,8 @@ void job_ctx_arm_interrupt(struct job_ctx *ctx, PGconn *conn) {
 void job_ctx_interrupt(struct job_ctx *ctx) {
     char why[256];
     pthread_mutex_lock(&ctx->mu);
-    /* PQcancel is safe from another thread; the mutex keeps the handle alive. */
-    if (ctx->cancel && !PQcancel(ctx->cancel, why, sizeof why)) {
+    /* Safe from another thread; the mutex keeps the handle alive. */
+    if (ctx->cancel && !db_interrupt_send(ctx->cancel, why, sizeof why)) {
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)ctx->id);
         log_event(LOG_WARN, "could not interrupt a job's statement", "job", id, "error", why,

@@ -48,8 +48,8 @@ struct job_ctx {
      * when the transaction commits (job_fence.c). */
     struct job_snapshot staged;
     bool in_txn;
-    /* Interrupts the statement running on the job's connection (PQcancel), or NULL. */
-    PGcancel *cancel;
+    /* Interrupts the statement running on the job's connection, or NULL. */
+    struct db_interrupt *cancel;
     struct job_pending_event pending[JOB_CTX_MAX_EVENTS];
     size_t npending;
     unsigned long dropped; /* events lost because the buffer was full */
@@ -69,11 +69,11 @@ void job_ctx_cleanup(struct job_ctx *ctx);
 
 void job_ctx_snapshot(struct job_ctx *ctx, struct job_snapshot *out);
 
-/* Before run(): the job's statements can be interrupted from now on (its connection's
- * cancel handle is kept). After run(): job_ctx_cleanup drops it. */
-void job_ctx_arm_interrupt(struct job_ctx *ctx, PGconn *conn);
+/* Before run(): the job's statements on db can be interrupted from now on (a handle on
+ * its connection is kept: db_interrupt_new). After run(): job_ctx_cleanup drops it. */
+void job_ctx_arm_interrupt(struct job_ctx *ctx, struct db *db);
 /* From any thread, after setting a stop flag: interrupts the statement the job is
- * running, if any (PQcancel; the statement fails with SQLSTATE 57014). */
+ * running, if any (db_interrupt_send; the statement fails with SQLSTATE 57014). */
 void job_ctx_interrupt(struct job_ctx *ctx);
 
 /* Moves up to max buffered events to out (oldest first); *dropped gets (and resets)

@@ -1,6 +1,6 @@
 /* pool: start and stop of the job pool's threads (one file per thread: pool_worker.c,
- * pool_keeper.c, pool_listener.c) and the waits they share; see pool.h and
- * pool_internal.h. */
+ * pool_keeper.c; pool_listener.c holds the LISTEN subscriptions) and the waits they share; see
+ * pool.h and pool_internal.h. */
 #include "pool_internal.h"
 
 #include "core/log.h"
@@ -107,6 +107,8 @@ struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, 
     p->lease = opts->lease_seconds;
     p->poll = opts->poll_seconds > 0 ? opts->poll_seconds : 10.0;
     p->statement_timeout_ms = opts->statement_timeout_ms;
+    p->listen = opts->listen;
+    p->sub_jobs = p->sub_cancel = -1;
     pthread_mutex_init(&p->mu, NULL);
     for (size_t i = 0; i < qs->n; i++) {
         struct pool_queue *q = &p->queues[p->nqueues++];
@@ -141,8 +143,6 @@ struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, 
     }
     bool ok = pthread_create(&p->keeper, NULL, pool_keeper_main, p) == 0;
     p->keeper_started = ok;
-    ok = ok && pthread_create(&p->listener, NULL, pool_listener_main, p) == 0;
-    p->listener_started = ok;
     for (int i = 0; ok && i < p->nworkers; i++) {
         ok = pthread_create(&p->workers[i].thread, NULL, pool_worker_main, &p->workers[i]) == 0;
         p->workers[i].started = ok;
@@ -154,6 +154,11 @@ struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, 
     }
     if (!ok) {
         snprintf(err, errlen, "job pool: cannot start threads");
+        job_pool_stop(p, 0);
+        return NULL;
+    }
+    if (!pool_listener_subscribe(p)) {
+        snprintf(err, errlen, "job pool: the LISTEN loop has no room for its channels");
         job_pool_stop(p, 0);
         return NULL;
     }
@@ -241,12 +246,12 @@ void job_pool_stop(struct job_pool *p, double grace_seconds) {
         alive = wait_workers(p, pool_mono() + 3.0);
     }
     if (alive > 0) release_stuck(p);
+    pool_listener_unsubscribe(p); /* no callback uses p once this returns */
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->halt, true);
     pthread_cond_broadcast(&p->tick);
     pthread_mutex_unlock(&p->mu);
     if (p->keeper_started) pthread_join(p->keeper, NULL);
-    if (p->listener_started) pthread_join(p->listener, NULL);
     for (int i = 0; p->workers && i < p->nworkers; i++) {
         struct worker *w = &p->workers[i];
         if (!w->started) continue;

@@ -1,8 +1,9 @@
 /* pool: the job workers of `sluice serve` — for each queue of JOB_QUEUES its own worker
  * threads, each with its own PostgreSQL connection, claiming only that queue's jobs of
- * the kinds this binary knows (so the long jobs of one queue never starve another); one
- * listener thread (its own connection, LISTEN sluice_jobs / sluice_cancel) that wakes
- * the idle workers of the queue named by a notification and forwards cancellations; one keeper
+ * the kinds this binary knows (so the long jobs of one queue never starve another); two
+ * subscriptions to the process's LISTEN loop (db/db_listen.h: sluice_jobs / sluice_cancel)
+ * that wake the idle workers of the queue named by a notification and forward
+ * cancellations; one keeper
  * thread (its own connection) that renews the leases of running jobs every min(1 s, lease/3),
  * stores their progress and events, and queues again the jobs of dead workers (expired leases). An
  * idle worker sleeps until a notification, the next due run_at, or the safety-net poll — never a
@@ -18,6 +19,7 @@
 #include <stddef.h>
 
 struct config;
+struct db_listen;
 struct job_queues;
 struct job_pool;
 
@@ -28,6 +30,7 @@ struct job_pool_options {
     long statement_timeout_ms;       /* of the workers' connections; 0: none */
     int lease_seconds;               /* >= 2 */
     double poll_seconds;             /* safety-net poll of an idle worker; <= 0: 10 s */
+    struct db_listen *listen;        /* borrowed, outlives the pool; NULL: no wake-ups */
 };
 
 struct job_pool *job_pool_start(const struct job_pool_options *opts, char *err, size_t errlen);

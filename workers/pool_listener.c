@@ -1,13 +1,12 @@
-/* pool_listener: the listener thread of the job pool — its own connection LISTENs on
- * sluice_jobs (a job became due; the payload names its queue) and sluice_cancel (payload:
- * a job id), wakes idle workers of that queue and forwards cancellations to running
- * jobs; see pool_internal.h. */
+/* pool_listener: the job pool's subscriptions to the process's LISTEN loop
+ * (db/db_listen.h) — sluice_jobs (a job became due; the payload names its queue) wakes
+ * the idle workers of that queue, sluice_cancel (payload: a job id) forwards the
+ * cancellation to the worker running that job; see pool_internal.h. The callbacks run on
+ * the loop's thread. */
 #include "pool_internal.h"
 
-#include "db/db.h"
+#include "db/db_listen.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,53 +26,33 @@ static void cancel_running(struct job_pool *p, int64_t id) {
 }
 
 /* A job became due in queue `name` (the payload; empty: unknown, wake every queue). */
-static void wake_queue(struct job_pool *p, const char *name) {
+static void on_job_due(const char *channel, const char *name, void *arg) {
+    (void)channel;
+    struct job_pool *p = arg;
     for (int i = 0; i < p->nqueues; i++)
-        if (!name || !*name || strcmp(p->queues[i].name, name) == 0) pool_wake(p, &p->queues[i], 1);
+        if (!*name || strcmp(p->queues[i].name, name) == 0) pool_wake(p, &p->queues[i], 1);
 }
 
-void *pool_listener_main(void *arg) {
+/* LISTEN holds again: notifications may have been missed, every worker looks. */
+static void on_jobs_state(bool listening, void *arg) {
     struct job_pool *p = arg;
-    struct db *db = db_new(p->url);
-    if (!db) return NULL;
-    PGconn *listening = NULL;
-    while (!atomic_load(&p->halt)) {
-        PGconn *c = db_conn(db);
-        if (!c) {
-            listening = NULL;
-            pool_nap(p, 1.0);
-            continue;
-        }
-        if (c != listening) {
-            PGresult *r = db_exec_sql(db, "LISTEN sluice_jobs", 0, NULL);
-            PGresult *r2 = r ? db_exec_sql(db, "LISTEN sluice_cancel", 0, NULL) : NULL;
-            PQclear(r);
-            PQclear(r2);
-            if (!r2) {
-                pool_nap(p, 1.0);
-                continue;
-            }
-            listening = c;
-            pool_wake(p, NULL, (unsigned)p->nworkers); /* notifications may have been missed */
-        }
-        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        int n = poll(&pfd, 1, 250);
-        if (n < 0 && errno != EINTR) break;
-        if (n <= 0) continue;
-        if (!PQconsumeInput(c)) {
-            listening = NULL; /* broken: db_conn reconnects */
-            db_disconnect(db);
-            continue;
-        }
-        PGnotify *note;
-        while ((note = PQnotifies(c)) != NULL) {
-            if (strcmp(note->relname, "sluice_jobs") == 0)
-                wake_queue(p, note->extra);
-            else if (strcmp(note->relname, "sluice_cancel") == 0)
-                cancel_running(p, strtoll(note->extra, NULL, 10));
-            PQfreemem(note);
-        }
-    }
-    db_free(db);
-    return NULL;
+    if (listening) pool_wake(p, NULL, (unsigned)p->nworkers);
+}
+
+static void on_cancel(const char *channel, const char *payload, void *arg) {
+    (void)channel;
+    cancel_running(arg, strtoll(payload, NULL, 10));
+}
+
+bool pool_listener_subscribe(struct job_pool *p) {
+    if (!p->listen) return true; /* no loop: the workers' safety-net poll finds the jobs */
+    p->sub_jobs = db_listen_subscribe(p->listen, "sluice_jobs", on_job_due, on_jobs_state, p);
+    p->sub_cancel = db_listen_subscribe(p->listen, "sluice_cancel", on_cancel, NULL, p);
+    return p->sub_jobs >= 0 && p->sub_cancel >= 0;
+}
+
+void pool_listener_unsubscribe(struct job_pool *p) {
+    db_listen_unsubscribe(p->listen, p->sub_jobs);
+    db_listen_unsubscribe(p->listen, p->sub_cancel);
+    p->sub_jobs = p->sub_cancel = -1;
 }

@@ -85,7 +85,7 @@ static void run_job(struct worker *w, struct db *db, struct queue_job *job, stru
     struct job_ctx ctx;
     job_ctx_init(&ctx, kind, db, p->config, job->id, job->attempt);
     ctx.lease_owner = w->owner;
-    job_ctx_arm_interrupt(&ctx, db_conn(db));
+    job_ctx_arm_interrupt(&ctx, db);
     if (job->cancel_requested) atomic_store(&ctx.cancel_requested, true);
     publish_ctx(w, &ctx);
     job_metrics_busy(w->queue->name, 1);

@@ -49,7 +49,8 @@ int jobs_runtime_prepare(const struct config *c, char *err, size_t errlen) {
     return 0;
 }
 
-struct jobs_runtime *jobs_runtime_start(const struct config *c, char *err, size_t errlen) {
+struct jobs_runtime *jobs_runtime_start(const struct config *c, struct db_listen *loop, char *err,
+                                        size_t errlen) {
     struct jobs_runtime *rt = calloc(1, sizeof *rt);
     if (!rt) {
         snprintf(err, errlen, "out of memory");
@@ -67,6 +68,7 @@ struct jobs_runtime *jobs_runtime_start(const struct config *c, char *err, size_
             .queues = &queues,
             .statement_timeout_ms = c->job_statement_timeout_ms,
             .lease_seconds = (int)c->job_lease_seconds,
+            .listen = loop,
         };
         rt->pool = job_pool_start(&po, err, errlen);
         if (!rt->pool) {

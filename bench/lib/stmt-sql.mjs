@@ -8,7 +8,8 @@
 // names a `static struct db_stmt VARIABLE = DB_STMT("...")`. The string literals of its
 // initialiser are concatenated and unescaped — the very text sluice prepares — and its
 // parameters $1, $2... are written :p1, :p2... for `pgbench -M prepared -D p1=...`
-// (pgbench numbers them back in order of appearance). Exit 1 when not found.
+// (pgbench numbers them back in order of appearance); a colon inside a string literal is
+// spelt so that pgbench does not take it for a variable. Exit 1 when not found.
 import fs from 'node:fs';
 
 const [file, name] = process.argv.slice(2);
@@ -57,4 +58,9 @@ for (;;) {
   i++;
 }
 const sql = Buffer.from(bytes).toString('utf8');
-process.stdout.write(`${sql.replace(/\$(\d+)/g, ':p$1')};\n`);
+// pgbench takes every `:name` for a variable, even inside a string literal (the
+// 'HH24:MI:SS' of JSON_SQL_UTC): there a colon becomes ' || ':' || ', the same constant
+// (PostgreSQL folds it when planning), which pgbench leaves alone.
+const literalsSafe = sql.replace(/'(?:[^']|'')*'/g, (lit) =>
+  lit.replace(/:(?=[A-Za-z_])/g, "' || ':' || '"));
+process.stdout.write(`${literalsSafe.replace(/\$(\d+)/g, ':p$1')};\n`);

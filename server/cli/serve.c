@@ -14,6 +14,7 @@
 #include "core/config_deploy.h"
 #include "core/cpus.h"
 #include "core/log.h"
+#include "db/db_listen.h"
 #include "db/migrate.h"
 #include "http/server.h"
 #include "machine_logs/watcher.h"
@@ -147,6 +148,7 @@ int cmd_serve(int argc, char **argv) {
     /* Demo data (SEED_DEMO=true): a failure is logged, the API is served anyway. */
     if (c->seed_demo) (void)cli_seed_demo(c->database_url);
     if (bootstrap_admin(a) != 0) goto out;
+    upload_store_sweep_at_start(c); /* files left by a crash (uploads/upload_store.h) */
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -184,12 +186,19 @@ int cmd_serve(int argc, char **argv) {
         .config = c,
         .authorize = bearer_authorize,
     };
-    /* The user cache, kept right by the listener (auth/principal_listener.h). */
-    struct principal_listener *listener = NULL;
+    /* One LISTEN loop for the process (db/db_listen.h): the user cache (kept right by
+     * auth/principal_listener.h) and the job pool subscribe to it. */
+    struct db_listen *loop = db_listen_new(c->database_url);
+    if (!loop || db_listen_start(loop) != 0) {
+        log_error("cannot start the LISTEN loop");
+        db_listen_free(loop);
+        goto out;
+    }
+    int user_sub = -1;
     if (principal_cache_init(c->auth_cache_entries, c->auth_cache_seconds) != 0)
         log_warn("user cache: out of memory; every request reads its user");
-    if (principal_cache_enabled() && !(listener = principal_listener_start(c->database_url)))
-        log_warn("user cache: the user change listener could not start; caching is off");
+    if (principal_cache_enabled() && (user_sub = principal_listener_attach(loop)) < 0)
+        log_warn("user cache: the user change listener could not subscribe; caching is off");
     if (token_cache_init(c->token_cache_entries) != 0)
         log_warn("token cache: out of memory; every request verifies its token in full");
     if (audit_refusals_start(c->database_url, c->audit_refusal_window_seconds,
@@ -198,14 +207,16 @@ int cmd_serve(int argc, char **argv) {
     struct http_server *server = http_server_start(&opts, err, sizeof err);
     if (!server) {
         log_error("%s", err);
-        principal_listener_stop(listener);
+        principal_listener_detach(loop, user_sub);
+        db_listen_free(loop);
         goto out;
     }
-    struct jobs_runtime *jobs = jobs_runtime_start(c, err, sizeof err);
+    struct jobs_runtime *jobs = jobs_runtime_start(c, loop, err, sizeof err);
     if (!jobs) {
         log_error("%s", err);
         http_server_stop(server, 0);
-        principal_listener_stop(listener);
+        principal_listener_detach(loop, user_sub);
+        db_listen_free(loop);
         goto out;
     }
     /* LOG_WATCH: new LOG files queue their centre's ingest (a failure is logged). */
@@ -227,7 +238,8 @@ int cmd_serve(int argc, char **argv) {
     double stop_started = request_clock();
     http_server_stop(server, (int)c->shutdown_grace_seconds);
     jobs_runtime_stop(jobs, (double)c->shutdown_grace_seconds - (request_clock() - stop_started));
-    principal_listener_stop(listener);
+    principal_listener_detach(loop, user_sub);
+    db_listen_free(loop);
     log_event(LOG_INFO, "stopped", (char *)NULL);
     rc = 0;
 out:

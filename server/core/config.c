@@ -186,7 +186,10 @@ static const struct config_key keys[] = {
      "Time zone of the cron schedules."},
     {"SCHEDULES", CONFIG_STRING,
      "maintenance.prune=0 3 * * *;machine_logs.ingest=0 11 * * *;orders.sync=0 9,14 * * *", NOLIMIT,
-     OFF(schedules), false, "Default schedules: `name=cron expression` separated by `;`."},
+     OFF(schedules), false,
+     "Schedules, separated by `;`, each `NAME=CRON [KIND [ARGS]]`: CRON has five fields "
+     "(or @daily, @hourly, ...), KIND defaults to NAME, ARGS is a JSON object of the kind's "
+     "arguments (default {}); see docs/jobs.md."},
     {"SEED_DEMO", CONFIG_BOOL, "false", NOLIMIT, OFF(seed_demo), false,
      "Whether `serve` loads the demo data set (./scripts/run turns it on)."},
     {"LOG_ROOT", CONFIG_STRING, "logs", NOLIMIT, OFF(log_root), false,

@@ -194,6 +194,7 @@ static PGconn *live_conn(struct db *db) {
         return NULL;
     }
     gate_leave(how, true, NULL);
+    db->generation++;
     if (atomic_load(&db->down)) log_event(LOG_INFO, "database reachable again", (char *)NULL);
     set_state(db, false);
     return db->conn;
@@ -489,4 +490,33 @@ void db_set_error(struct db *db, const char *fmt, ...) {
     vsnprintf(db->error, sizeof db->error, fmt, ap);
     va_end(ap);
     db->sqlstate[0] = '\0';
+}
+
+struct db_interrupt {
+    PGcancel *cancel;
+};
+
+struct db_interrupt *db_interrupt_new(struct db *db) {
+    PGconn *c = db_conn(db);
+    PGcancel *cancel = c ? PQgetCancel(c) : NULL;
+    if (!cancel) return NULL;
+    struct db_interrupt *h = malloc(sizeof *h);
+    if (!h) {
+        PQfreeCancel(cancel);
+        return NULL;
+    }
+    h->cancel = cancel;
+    return h;
+}
+
+bool db_interrupt_send(struct db_interrupt *h, char *why, size_t whylen) {
+    if (!h) return true;
+    /* PQcancel is safe from another thread (it opens a connection of its own). */
+    return PQcancel(h->cancel, why, (int)whylen) == 1;
+}
+
+void db_interrupt_free(struct db_interrupt *h) {
+    if (!h) return;
+    PQfreeCancel(h->cancel);
+    free(h);
 }

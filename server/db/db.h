@@ -103,6 +103,17 @@ const char *db_last_error(const struct db *db);
 /* SQLSTATE of the last failed statement ("" when none). */
 const char *db_sqlstate(const struct db *db);
 
+/* Interrupting from another thread: a handle on the connection db holds now (NULL when
+ * it holds none, or out of memory), owned by the caller (db_interrupt_free; NULL is
+ * fine). db_interrupt_send may be called from any thread while db is in use: it asks
+ * the server to cancel the statement running there (it fails with SQLSTATE 57014);
+ * false, with why filled, when the request could not be sent. The handle keeps aiming
+ * at that connection: take a new one after a reconnect. */
+struct db_interrupt;
+struct db_interrupt *db_interrupt_new(struct db *db);
+bool db_interrupt_send(struct db_interrupt *h, char *why, size_t whylen);
+void db_interrupt_free(struct db_interrupt *h);
+
 /* Reconnection after the server failed, for every struct db of the process (see
  * db_backoff.h): the first failure marks the server down; then db_conn answers NULL at
  * once, and one attempt at a time is made, after min_ms, doubling up to max_ms.

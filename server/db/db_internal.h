@@ -30,6 +30,7 @@ struct db {
     char error[512];           /* last error message */
     char sqlstate[8];          /* SQLSTATE of the last failed statement */
     long statement_timeout_ms; /* set on each new connection when > 0 */
+    unsigned long generation;  /* connections opened so far (tells a reopened one apart) */
 };
 
 #endif

@@ -36,4 +36,17 @@ int upload_store_find(struct db *db, const struct config *c, int64_t id, struct 
 int upload_store_purge(struct db *db, const struct config *c, const char *before, long batch,
                        long *rows);
 
+/* Orphans: files of UPLOAD_DIR that no upload owns — temporary files of an upload cut
+ * by a crash (".<id>.<random>.part") and files named by an id whose row is gone (a crash
+ * between the file and its row, an unlink that failed). Only files untouched for
+ * UPLOAD_ORPHAN_GRACE_SECONDS are taken, so an upload in flight (in this process or
+ * another copy sharing the folder) is never touched; other names are left alone.
+ * Removes them; *removed (NULL: not wanted) gets how many. 0, or -1 when the folder or
+ * the database could not be read (what was removed stays removed). */
+#define UPLOAD_ORPHAN_GRACE_SECONDS 3600
+int upload_store_sweep(struct db *db, const struct config *c, long *removed);
+
+/* The sweep at start-up, on a connection of its own; the outcome is logged. */
+void upload_store_sweep_at_start(const struct config *c);
+
 #endif

@@ -199,7 +199,7 @@ struct sluice_proc *sluice_start_in(const char *database_url, const char *const 
     }
     harness_track_pid(p->pid, true);
     if (!wait_ready) return p;
-    double deadline = now_ms() + 20000.0;
+    double deadline = now_ms() + 60000.0; /* generous: the suite runs on loaded machines */
     while (now_ms() < deadline) {
         if (!sluice_alive(p)) {
             fprintf(stderr, "harness: sluice exited with status %d before answering\n", p->status);
@@ -215,7 +215,7 @@ struct sluice_proc *sluice_start_in(const char *database_url, const char *const 
         http_response_cleanup(&r);
         sleep_ms(50);
     }
-    fprintf(stderr, "harness: sluice did not answer GET /healthz on port %d within 20 s\n",
+    fprintf(stderr, "harness: sluice did not answer GET /healthz on port %d within 60 s\n",
             p->port);
     sluice_log_dump(p);
     sluice_stop_timeout(p, SIGKILL, 5);

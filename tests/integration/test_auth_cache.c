@@ -9,6 +9,8 @@
  * - two processes on one database: B has the user cached; A disables it → B refuses the
  *   token within 10 s (through LISTEN/NOTIFY: B's TTL is an hour); A enables it → B
  *   accepts again.
+ * - each process LISTENs on one connection only (the user cache and the job pool share
+ *   the loop of db/db_listen.h): two processes, two LISTEN connections.
  * The group owns the database and both servers; tokens are malloc'd and freed here. */
 #include "auth_util.h"
 
@@ -169,8 +171,20 @@ static void another_process_hears_the_change(void **state) {
     free(token);
 }
 
+/* pg_stat_activity.query is the last statement of each backend: the LISTEN loop's
+ * connection runs nothing else, no other connection ever runs LISTEN. */
+static void one_listen_connection_per_process(void **state) {
+    (void)state;
+    char *n = testdb_query(db.url, "SELECT count(*) FROM pg_stat_activity"
+                                   " WHERE datname = current_database() AND query LIKE 'LISTEN %'");
+    assert_non_null(n);
+    if (strcmp(n, "2") != 0) fail_msg("%s connections LISTEN for 2 processes (1 each expected)", n);
+    free(n);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_listen_connection_per_process),
         cmocka_unit_test(same_process_changes_apply_on_the_next_request),
         cmocka_unit_test(the_cache_answers_while_notifications_are_off),
         cmocka_unit_test(another_process_hears_the_change),

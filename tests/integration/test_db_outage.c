@@ -158,8 +158,8 @@ static void stopped_under_load(void **state) {
     assert_true(down_requests >= 100);
     assert_true(atomic_load(&unavailable_count[1]) >= down_requests - 2 * LOAD_THREADS);
     assert_int_equal(atomic_load(&other_count[1]), 0);
-    /* Few attempts: each connection of the process (4 request workers, 2 job workers,
-     * the job listener and keeper, the scheduler, the user-change listener) may find its
+    /* Few attempts: each connection of the process (4 request workers, the job workers
+     * and keeper, the scheduler, the LISTEN loop) may find its
      * own connection broken once; after that, one attempt at a time, no sooner than 80 %
      * of RECONNECT_MIN_MS after the previous one. One attempt per request would be
      * thousands. */
@@ -175,6 +175,20 @@ static void stopped_under_load(void **state) {
     assert_int_equal(bearer_do(proc, "GET", "/centres/", token, NULL, &r), 0);
     assert_int_equal(r.status, 200);
     http_response_cleanup(&r);
+    /* The LISTEN loop came back too, through the same gate: one connection LISTENs
+     * again (its last statement is a LISTEN; no other connection runs one). */
+    static const char count_listen[] = "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                       " current_database() AND query LIKE 'LISTEN %'";
+    deadline = now_ms() + 30000.0;
+    char *n = testdb_query(db.url, count_listen);
+    while (n && strcmp(n, "1") != 0 && now_ms() < deadline) {
+        free(n);
+        usleep(200 * 1000);
+        n = testdb_query(db.url, count_listen);
+    }
+    assert_non_null(n);
+    if (strcmp(n, "1") != 0) fail_msg("%s connections LISTEN after the restart (1 expected)", n);
+    free(n);
     assert_true(sluice_alive(proc));
 }
 

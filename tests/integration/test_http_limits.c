@@ -4,7 +4,9 @@
  * after HTTP_CONNECTION_TIMEOUT; HTTP_MAX_CONNECTIONS caps simultaneous connections;
  * heads beyond the connection memory are refused with 431/414. A database stall is made
  * by holding an ACCESS EXCLUSIVE lock on schema_migrations (which /readyz reads) from a
- * connection of the test. Each test owns its database, process, sockets and threads. */
+ * connection of the test. Every wait is for a condition, with a generous deadline (the
+ * suite runs on loaded machines); no test sleeps and hopes. Each test owns its database,
+ * process, sockets and threads. */
 #include "harness.h"
 
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +45,14 @@ struct bg_request {
     const char *path;
     struct http_response r;
     int rc;
+    atomic_bool done; /* r and rc are set */
     pthread_t t;
 };
 
 static void *bg_run(void *arg) {
     struct bg_request *b = arg;
     b->rc = http_get(b->p, b->path, &b->r);
+    atomic_store(&b->done, true);
     return NULL;
 }
 
@@ -67,14 +72,15 @@ static void wait_lock_waiters(const char *url, int n) {
              "SELECT count(*) >= %d FROM pg_stat_activity WHERE datname = current_database() "
              "AND wait_event_type = 'Lock'",
              n);
-    for (int i = 0; i < 500; i++) {
+    double deadline = now_ms() + 60000.0;
+    while (now_ms() < deadline) {
         char *v = testdb_query(url, sql);
         bool ok = v && strcmp(v, "t") == 0;
         free(v);
         if (ok) return;
-        usleep(10000);
+        usleep(20000);
     }
-    fail_msg("%d request(s) never reached the database lock", n);
+    fail_msg("%d request(s) never reached the database lock within 60 s", n);
 }
 
 static void event_thread_never_blocks(void **state) {
@@ -91,19 +97,20 @@ static void event_thread_never_blocks(void **state) {
     bg_start(&b, p, "/readyz");
     wait_lock_waiters(db.url, 2); /* both workers are stuck in PostgreSQL */
 
-    /* The one event thread still serves everything that needs no worker, promptly. */
+    /* The one event thread still serves everything that needs no worker. The workers
+     * stay blocked until the lock is released below, so every answer here came from an
+     * event thread that did not wait for them (one that did would never answer: the
+     * client gives up after 30 s and the test fails). */
     for (int i = 0; i < 20; i++) {
         struct http_response r;
-        double t0 = now_ms();
         assert_int_equal(http_get(p, i % 2 ? "/healthz" : "/openapi.json", &r), 0);
-        double dt = now_ms() - t0;
         assert_int_equal(r.status, 200);
         http_response_cleanup(&r);
-        if (dt > 500.0) fail_msg("an inline request took %.0f ms while workers were blocked", dt);
         assert_int_equal(http_get(p, "/nowhere", &r), 0);
         assert_int_equal(r.status, 404);
         http_response_cleanup(&r);
     }
+    assert_false(atomic_load(&a.done) || atomic_load(&b.done)); /* still blocked */
     release_migrations(lock);
     bg_join(&a);
     bg_join(&b);
@@ -126,25 +133,33 @@ static void full_queue_answers_503(void **state) {
     assert_non_null(p);
 
     PGconn *lock = lock_migrations(db.url);
-    struct bg_request a, b;
+    struct bg_request a, b, c;
     bg_start(&a, p, "/readyz");
     wait_lock_waiters(db.url, 1); /* the only worker is busy */
-    bg_start(&b, p, "/readyz");   /* fills the queue */
-    usleep(300000);
-    struct http_response r;
-    assert_int_equal(http_get(p, "/readyz", &r), 0);
-    const char *why = problem_check(&r, 503, "unavailable");
-    if (why) fail_msg("third request with a full queue: %s", why);
-    assert_non_null(http_header(&r, "Retry-After"));
-    http_response_cleanup(&r);
+    /* Two more while it stays busy: whichever comes first takes the one place in the
+     * queue, the other finds it full and is answered at once — in any order. */
+    bg_start(&b, p, "/readyz");
+    bg_start(&c, p, "/readyz");
+    double deadline = now_ms() + 60000.0;
+    while (!atomic_load(&b.done) && !atomic_load(&c.done) && now_ms() < deadline) usleep(20000);
+    bool b_first = atomic_load(&b.done), c_first = atomic_load(&c.done);
+    if (!b_first && !c_first) fail_msg("no request was refused with a full queue within 60 s");
+    struct bg_request *refused = b_first ? &b : &c, *queued = b_first ? &c : &b;
+    assert_false(atomic_load(&a.done)); /* the worker is still blocked */
+    assert_int_equal(refused->rc, 0);
+    const char *why = problem_check(&refused->r, 503, "unavailable");
+    if (why) fail_msg("a request with a full queue: %s", why);
+    assert_non_null(http_header(&refused->r, "Retry-After"));
 
     release_migrations(lock);
     bg_join(&a);
     bg_join(&b);
+    bg_join(&c);
     assert_int_equal(a.r.status, 200);
-    assert_int_equal(b.r.status, 200);
+    assert_int_equal(queued->r.status, 200); /* the queued one ran once the worker was free */
     http_response_cleanup(&a.r);
     http_response_cleanup(&b.r);
+    http_response_cleanup(&c.r);
     assert_int_equal(sluice_stop(p, SIGTERM), 0);
     testdb_drop(&db);
 }
@@ -165,22 +180,35 @@ static void idle_connection_timeout(void **state) {
     static const char *const env[] = {"HTTP_CONNECTION_TIMEOUT=1", NULL};
     struct sluice_proc *p = sluice_start(db.url, env);
     assert_non_null(p);
+    /* Closed after the timeout (1 s; never before), well before the default of 30 s
+     * (a load can only make it later). */
     int fd = raw_connect(p);
     assert_true(fd >= 0);
     double t0 = now_ms();
-    assert_true(closed_within(fd, 5000));
+    bool closed = closed_within(fd, 20000);
     double dt = now_ms() - t0;
     close(fd);
-    if (dt < 500.0 || dt > 4000.0) fail_msg("idle connection closed after %.0f ms", dt);
+    if (!closed) fail_msg("an idle connection still open after 20 s");
+    if (dt < 500.0) fail_msg("idle connection closed after %.0f ms, before its timeout", dt);
 
     /* A half-sent request head times out the same way. */
     fd = raw_connect(p);
     assert_true(fd >= 0);
     assert_int_equal(raw_send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n"), 0);
-    assert_true(closed_within(fd, 5000));
+    assert_true(closed_within(fd, 20000));
     close(fd);
     assert_int_equal(sluice_stop(p, SIGTERM), 0);
     testdb_drop(&db);
+}
+
+/* Sends a request on a kept-alive connection and reads its answer: 0 when it is 200. */
+static int served(int fd) {
+    if (raw_send_str(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") != 0) return -1;
+    struct http_response r;
+    if (raw_read_response(fd, 30000, &r) != 0) return -1;
+    long status = r.status;
+    http_response_cleanup(&r);
+    return status == 200 ? 0 : -1;
 }
 
 static void connection_limit(void **state) {
@@ -190,10 +218,20 @@ static void connection_limit(void **state) {
     static const char *const env[] = {"HTTP_MAX_CONNECTIONS=2", NULL};
     struct sluice_proc *p = sluice_start(db.url, env);
     assert_non_null(p);
-    usleep(200000); /* let the start-up probe's connection go */
-    int a = raw_connect(p), b = raw_connect(p);
-    assert_true(a >= 0 && b >= 0);
-    usleep(200000);
+    /* Two connections, both served (so both count): the start-up probe's connection may
+     * still be counted for a moment, so try again until it is gone. */
+    int a = -1, b = -1;
+    double deadline = now_ms() + 60000.0;
+    for (;;) {
+        a = raw_connect(p);
+        b = raw_connect(p);
+        assert_true(a >= 0 && b >= 0);
+        if (served(a) == 0 && served(b) == 0) break;
+        close(a);
+        close(b);
+        if (now_ms() > deadline) fail_msg("two connections were never both served in 60 s");
+        usleep(100000);
+    }
     /* A third connection gets no answer: it is closed at once. */
     int c = raw_connect(p);
     if (c >= 0) {
@@ -207,18 +245,22 @@ static void connection_limit(void **state) {
         }
         close(c);
     }
-    /* The two admitted connections are served, and once they are gone new ones are. */
-    assert_int_equal(raw_send_str(a, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
-    struct http_response r;
-    assert_int_equal(raw_read_response(a, 3000, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_cleanup(&r);
+    /* The two admitted connections are still served, and once they are gone new ones
+     * are (as soon as the server has seen them close). */
+    assert_int_equal(served(a), 0);
+    assert_int_equal(served(b), 0);
     close(a);
     close(b);
-    usleep(200000);
-    assert_int_equal(http_get(p, "/healthz", &r), 0);
-    assert_int_equal(r.status, 200);
-    http_response_cleanup(&r);
+    struct http_response r;
+    long status = 0;
+    deadline = now_ms() + 60000.0;
+    while (status != 200 && now_ms() < deadline) {
+        int rc = http_get(p, "/healthz", &r);
+        status = rc == 0 ? r.status : 0;
+        http_response_cleanup(&r);
+        if (status != 200) usleep(100000);
+    }
+    assert_int_equal(status, 200);
     assert_int_equal(sluice_stop(p, SIGTERM), 0);
     testdb_drop(&db);
 }

@@ -206,7 +206,7 @@ static void interrupt_stops_a_statement(void **state) {
     (void)state;
     struct job_ctx ctx;
     ctx_for(&ctx, 0);
-    job_ctx_arm_interrupt(&ctx, db_conn(db));
+    job_ctx_arm_interrupt(&ctx, db);
     struct interrupter it = {.ctx = &ctx};
     atomic_init(&it.done, false);
     pthread_t t;

@@ -3,8 +3,10 @@
  * a 1 GiB body streams with the server's RSS flat, a refused caller gets its answer before
  * sending any body byte (and nothing is stored), 413 comes from Content-Length alone and
  * from a chunked body passing MAX_UPLOAD_BYTES, a cut connection leaves no file (no name,
- * no open descriptor) and no row. The group owns the database, the server and the upload
- * folder; each test closes its sockets and frees what it allocates. */
+ * no open descriptor) and no row; orphan files (temporary files of a crashed upload,
+ * files whose row is gone), once older than UPLOAD_ORPHAN_GRACE_SECONDS, are removed by
+ * maintenance.prune and at start-up, and nothing else is. The group owns the database, the server
+ * and the upload folder; each test closes its sockets and frees what it allocates. */
 #include "auth_util.h"
 #include "harness.h"
 #include "jobs_util.h"
@@ -20,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SMALL_LIMIT (1024 * 1024) /* the second server's MAX_UPLOAD_BYTES */
@@ -437,6 +441,76 @@ static void prune_expired(void **state) {
     unlink(young);
 }
 
+/* A file in the upload folder, last written `age` seconds ago. */
+static void put_file(const char *name, long age) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", upload_dir, name);
+    assert_int_equal(write_file(path, "x", 1), 0);
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec -= age;
+    t[1] = t[0];
+    assert_int_equal(utimensat(AT_FDCWD, path, t, 0), 0);
+}
+
+static bool file_there(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", upload_dir, name);
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void remove_file(const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", upload_dir, name);
+    unlink(path);
+}
+
+/* Files no upload owns go, once older than the grace; the rest stays. */
+static void orphans_swept(void **state) {
+    (void)state;
+    const long old = 2 * 3600, young = 60; /* the grace is an hour */
+    free(testdb_query(db.url, "INSERT INTO uploads (id, size, sha256, expires_at)"
+                              " VALUES (900020, 1, repeat('c', 64), now() + interval '1 day')"));
+    put_file(".900021.a1b2c3.part", old);   /* a crashed upload's temporary file */
+    put_file(".900022.d4e5f6.part", young); /* maybe an upload in flight */
+    put_file("900023", old);                /* its row is gone */
+    put_file("900024", young);              /* maybe between its rename and its row */
+    put_file("900020", old);                /* has its row */
+    put_file("notes.txt", old);             /* not a name of ours */
+    long id = job_post(proc, token, "{\"kind\": \"maintenance.prune\"}");
+    assert_true(id > 0);
+    assert_true(job_wait_status(db.url, id, "succeeded", 60));
+    char *result = job_column(db.url, id, "result->>'orphan_files'");
+    assert_string_equal(result, "2");
+    free(result);
+    assert_false(file_there(".900021.a1b2c3.part"));
+    assert_false(file_there("900023"));
+    assert_true(file_there(".900022.d4e5f6.part"));
+    assert_true(file_there("900024"));
+    assert_true(file_there("900020"));
+    assert_true(file_there("notes.txt"));
+
+    /* At start-up: a second server on the same folder sweeps before it serves. */
+    put_file(".900025.0a0b0c.part", old);
+    put_file("900026", old);
+    char env_dir[512];
+    snprintf(env_dir, sizeof env_dir, "UPLOAD_DIR=%s", upload_dir);
+    const char *const env[] = {env_dir, "JOB_QUEUES=", "SCHEDULES=", NULL};
+    struct sluice_proc *second = sluice_start(db.url, env);
+    assert_non_null(second);
+    bool temp_gone = !file_there(".900025.0a0b0c.part"), file_gone = !file_there("900026");
+    assert_int_equal(sluice_stop(second, SIGTERM), 0);
+    assert_true(temp_gone);
+    assert_true(file_gone);
+    assert_true(file_there(".900022.d4e5f6.part") && file_there("900024") && file_there("900020") &&
+                file_there("notes.txt"));
+
+    const char *mine[] = {".900022.d4e5f6.part", "900024", "900020", "notes.txt"};
+    for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++) remove_file(mine[i]);
+    free(testdb_query(db.url, "DELETE FROM uploads WHERE id = 900020"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(upload_get_delete),
@@ -445,6 +519,7 @@ int main(void) {
         cmocka_unit_test(too_large_chunked),
         cmocka_unit_test(cut_connection_leaves_nothing),
         cmocka_unit_test(prune_expired),
+        cmocka_unit_test(orphans_swept),
         cmocka_unit_test(one_gib_flat_rss),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -2,12 +2,12 @@
  * events) older than JOB_RETENTION_DAYS, audit_log entries older than
  * AUDIT_RETENTION_DAYS and login_failures rows older than LOGIN_WINDOW_SECONDS (they no
  * longer count) and uploads past their expires_at (UPLOAD_RETENTION_HOURS; row, then
- * file), in batches of batch_size rows (one short transaction each), reporting
- * progress (rows) and counts, stopping between batches when cancelled. The cut-offs
- * are fixed once at the start so that the total stays true while it runs. Scheduled
- * daily by default (SCHEDULES: maintenance.prune=0 3 * * *). The audit and login
- * batches are auth/audit.h audit_purge and auth/login_limit.h login_limit_purge.
- * No memory outlives a run; the result object is handed to the ctx. */
+ * file), then the orphan files of UPLOAD_DIR (upload_store_sweep), in batches of batch_size rows
+ * (one short transaction each), reporting progress (rows) and counts, stopping between batches when
+ * cancelled. The cut-offs are fixed once at the start so that the total stays true while it runs.
+ * Scheduled daily by default (SCHEDULES: maintenance.prune=0 3 * * *). The audit and login batches
+ * are auth/audit.h audit_purge and auth/login_limit.h login_limit_purge. No memory outlives a run;
+ * the result object is handed to the ctx. */
 #include "kinds/kinds.h"
 
 #include "auth/audit.h"
@@ -172,16 +172,22 @@ static enum job_outcome prune_run(struct job_ctx *ctx, const json_t *args) {
         rc = batches(&st, purge_logins, login_cut, batch_size, "login failures", &logins, &none);
     if (rc == 0)
         rc = batches(&st, purge_uploads, upload_cut, batch_size, "uploads", &uploads, &none);
+    long orphans = 0; /* files of UPLOAD_DIR no upload owns (a crash, a failed unlink) */
+    if (rc == 0 && upload_store_sweep(db, c, &orphans) != 0) {
+        job_set_error(ctx, "orphan upload files: %s", db_last_error(db));
+        rc = -1;
+    }
     job_set_result(ctx,
-                   json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "dry_run", 0, "jobs", (json_int_t)jobs,
-                             "job_events", (json_int_t)events, "audit_log", (json_int_t)audit,
-                             "login_failures", (json_int_t)logins, "uploads", (json_int_t)uploads));
+                   json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I}", "dry_run", 0, "jobs",
+                             (json_int_t)jobs, "job_events", (json_int_t)events, "audit_log",
+                             (json_int_t)audit, "login_failures", (json_int_t)logins, "uploads",
+                             (json_int_t)uploads, "orphan_files", (json_int_t)orphans));
     if (rc < 0) return JOB_RETRY;
     job_event(ctx, rc ? LOG_WARN : LOG_INFO,
               "%s: %lld jobs, %lld events, %lld audit entries, %lld login failures, %lld uploads "
-              "deleted",
+              "deleted, %ld orphan upload files removed",
               rc ? "cancelled" : "done", (long long)jobs, (long long)events, (long long)audit,
-              (long long)logins, (long long)uploads);
+              (long long)logins, (long long)uploads, orphans);
     return rc ? JOB_CANCELLED : JOB_SUCCEEDED;
 }
 
