@@ -18,6 +18,7 @@
 #   P/NAME                 data directory, owned by postgres / mysql
 #   P/run/NAME/            unix socket (and MariaDB pid file, my.cnf), owned by the server user
 #   P/log/NAME.log         server log
+#   P/tmp/NAME/            MariaDB temporary files (tmpdir), owned by mysql
 #   P/secrets/             generated passwords, root-only (dir 700, files 600)
 # After pg_start / mariadb_start, SLUICE_STARTED is 1 if this call started the
 # server and 0 if it was already running (so callers stop only what they started).
@@ -407,6 +408,9 @@ mdb_cnf()    { printf '%s/my.cnf\n' "$(inst_run "$1")"; }
 mdb_client() { printf '%s/mariadb_client.cnf\n' "$(inst_secrets "$1")"; }
 mdb_pid()    { printf '%s/mariadbd.pid\n' "$(inst_run "$1")"; }
 mdb_sock()   { printf '%s/mariadb.sock\n' "$(inst_sock_dir "$1")"; }
+# Temporary files (a big GROUP BY's on-disk temp tables): beside the data, never in /tmp,
+# which may be a small tmpfs.
+mdb_tmp()    { printf '%s/tmp/%s\n' "$(inst_parent "$1")" "$(inst_name "$1")"; }
 
 mariadb_running() {
   local dir; dir="$(abs_path "$1")"
@@ -423,8 +427,9 @@ mariadb_sql() {
 mariadb_start() {
   local dir port="$2"
   dir="$(abs_path "$1")"
-  local parent run sock logf secrets cnf client pidf pw
+  local parent run sock logf secrets cnf client pidf pw tmpd
   parent="$(inst_parent "$dir")"; run="$(inst_run "$dir")"; logf="$(inst_log "$dir")"
+  tmpd="$(mdb_tmp "$dir")"
   secrets="$(inst_secrets "$dir")"; cnf="$(mdb_cnf "$dir")"; client="$(mdb_client "$dir")"
   pidf="$(mdb_pid "$dir")"; sock="$(mdb_sock "$dir")"
   SLUICE_STARTED=0
@@ -434,6 +439,7 @@ mariadb_start() {
   chmod 755 -- "$parent" "$parent/log"
   [[ $parent != "$SLUICE_ROOT/.local/"* ]] || chmod 755 -- "$SLUICE_ROOT/.local"
   own_dir mysql "$run" 755
+  own_dir mysql "$tmpd" 700
   [[ $(dirname -- "$sock") == "$run" ]] || own_dir mysql "$(dirname -- "$sock")" 755
   own_file mysql "$logf"
   pw="$(secret "$secrets/mariadb_root_password")"
@@ -448,6 +454,7 @@ port = $port
 bind-address = 127.0.0.1
 pid-file = $pidf
 log-error = $logf
+tmpdir = $tmpd
 skip-name-resolve
 character-set-server = utf8mb4
 collation-server = utf8mb4_unicode_ci

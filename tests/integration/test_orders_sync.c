@@ -6,12 +6,19 @@
  * history in sync_runs and GET /sync-runs, and the faults — ERP unreachable, wrong
  * password, broken query file, connection killed mid-stream, sluice killed mid-sync —
  * each leaving the orders exactly as they were, with the error in the job and the run
- * and a retry with backoff. One MariaDB database (read-only account for sluice) and one
- * PostgreSQL database for the group; each test starts from empty tables. */
+ * and a retry with backoff (the killed sync's job taken again once its lease expired,
+ * its run marked interrupted) — and the fenced commit: a run whose worker lost the
+ * job's lease rolls its replacement back. One MariaDB database (read-only account for sluice) and
+ * one PostgreSQL database for the group; each test starts from empty tables. */
 #include "auth_util.h"
 #include "harness.h"
 #include "harness_mdb.h"
 #include "jobs_util.h"
+
+#include "core/config.h"
+#include "db/db.h"
+#include "job_ctx.h"
+#include "kinds/kinds.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -45,8 +52,9 @@ static int group_setup(void **state) {
                      " coffre VARCHAR(80), gestion_en_stock INT) CHARACTER SET latin1") != 0)
         return -1;
     snprintf(mysql_env, sizeof mysql_env, "MYSQL_URL=%s", erp.reader_url);
-    /* no job workers here: the faults below start their own server that runs the job */
-    const char *env[] = {mysql_env, "SCHEDULES=", "WORKER_THREADS=0", NULL};
+    /* no job workers here (JOB_QUEUES empty): the faults below start their own server
+     * that runs the job, and no other worker may take it */
+    const char *env[] = {mysql_env, "SCHEDULES=", "JOB_QUEUES=", NULL};
     if (test_server_start(&pg, env, &proc) != 0) return -1;
     admin = test_login(proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     tmp = make_temp_dir("orders_sync");
@@ -113,6 +121,14 @@ static void assert_last_run(const char *expr, const char *expected) {
     free(v);
 }
 
+/* Frees v (a result, may be NULL), then fails naming what and v when not ok. */
+static void check_text(char *v, bool ok, const char *what) {
+    char copy[1024];
+    snprintf(copy, sizeof copy, "%s", v ? v : "(null)");
+    free(v);
+    if (!ok) fail_msg("%s: %s", what, copy);
+}
+
 /* One order's columns as "status|status_source|date|coffre|stock|source" ("" if none). */
 static char *order(const char *numero, const char *ext) {
     char sql[512];
@@ -177,7 +193,11 @@ static void cleaning_rules(void **state) {
     const char *env[] = {qenv, NULL};
     char *out = NULL;
     assert_int_equal(run_sync(env, &out), 0);
-    free(out);
+    /* `sluice jobs run` shows its progress in rows read (total known at the end) */
+    check_text(out,
+               out && strstr(out, "progress 16/16 (100.0%)") && strstr(out, "items: 16\n") &&
+                   strstr(out, " rows/s"),
+               "the output of jobs run");
 
     assert_order("R01", "",
                  "Planifiee|Planifi\xC3\xA9"
@@ -374,6 +394,23 @@ static void replacement_and_take_over(void **state) {
     assert_int_equal(bearer_do(proc, "GET", "/sync-runs", NULL, NULL, &r), 0);
     assert_problem(&r, 401, NULL);
     http_response_cleanup(&r);
+    /* viewers read the history too */
+    char *viewer =
+        create_user_login(proc, admin, "sync.viewer", "viewer-password-123", "viewer", NULL);
+    assert_non_null(viewer);
+    int vrc = bearer_do(proc, "GET", "/sync-runs?limit=1", viewer, NULL, &r);
+    long vstatus = r.status;
+    http_response_cleanup(&r);
+    if (vrc == 0 && vstatus == 200) {
+        snprintf(path, sizeof path, "/sync-runs/%lld",
+                 (long long)db_long(pg.url, "SELECT max(id) FROM sync_runs"));
+        vrc = bearer_do(proc, "GET", path, viewer, NULL, &r);
+        vstatus = r.status;
+        http_response_cleanup(&r);
+    }
+    free(viewer);
+    assert_int_equal(vrc, 0);
+    assert_int_equal(vstatus, 200);
     /* an order shows its source and the ERP's status text */
     assert_int_equal(bearer_do(proc, "GET", "/commandes-volets/E2", admin, NULL, &r), 0);
     assert_int_equal(r.status, 200);
@@ -428,20 +465,34 @@ static void faults(void **state) {
     fault_cli(broken, "No such file", NULL);
 }
 
-/* A server whose orders.sync reads forever (fifty million generated rows). */
-static struct sluice_proc *endless_server(void) {
+/* The server of a fault test, stopped by stop_fault_server whatever the test's end. */
+static struct sluice_proc *fault_proc;
+
+static int stop_fault_server(void **state) {
+    (void)state;
+    if (fault_proc) sluice_stop(fault_proc, SIGKILL);
+    fault_proc = NULL;
+    testmdb_kill_sessions(erp.name); /* a killed process's ERP query */
+    return 0;
+}
+
+/* Starts fault_proc: a server whose orders.sync reads for minutes (fifty million
+ * generated rows), unless query is given; mysql (NULL: the reader's) is its MYSQL_URL=
+ * assignment. */
+static void fault_server(const char *query, const char *mysql) {
     char qpath[1024];
-    snprintf(qpath, sizeof qpath, "%s/endless.sql", tmp);
-    const char *q = "SELECT CONCAT('K', seq) AS numero_commande, '' AS extension,"
-                    " 'vitrage' AS status, '2025-01-01' AS date_modification,"
-                    " 'SOP 1' AS coffre, 0 AS gestion_en_stock FROM seq_1_to_50000000";
+    snprintf(qpath, sizeof qpath, "%s/fault.sql", tmp);
+    const char *q = query ? query
+                          : "SELECT CONCAT('K', seq) AS numero_commande, '' AS extension,"
+                            " 'vitrage' AS status, '2025-01-01' AS date_modification,"
+                            " 'SOP 1' AS coffre, 0 AS gestion_en_stock FROM seq_1_to_50000000";
     assert_int_equal(write_file(qpath, q, strlen(q)), 0);
-    static char qenv[1100];
+    char qenv[1100];
     snprintf(qenv, sizeof qenv, "ERP_ORDERS_QUERY_FILE=%s", qpath);
-    const char *env[] = {mysql_env, qenv, "SCHEDULES=", NULL};
-    struct sluice_proc *p = sluice_start(pg.url, env);
-    assert_non_null(p);
-    return p;
+    const char *env[] = {mysql ? mysql : mysql_env, qenv,
+                         "SCHEDULES=", "MYSQL_CONNECT_TIMEOUT_SECONDS=2", NULL};
+    fault_proc = sluice_start(pg.url, env);
+    assert_non_null(fault_proc);
 }
 
 static long start_job(struct sluice_proc *p) {
@@ -452,63 +503,231 @@ static long start_job(struct sluice_proc *p) {
     return id;
 }
 
-static bool wait_rows(const char *url, long id, double timeout_s) {
+/* Waits (up to two minutes: the machine may be loaded) until job id is running, has
+ * read rows, and its ERP session is running the query — so killing either now is
+ * killing a sync in the middle of its stream. */
+static void wait_mid_stream(long id) {
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM jobs WHERE id = %ld AND progress_done > 0", id);
-    return wait_count(url, sql, 1, timeout_s);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM jobs WHERE id = %ld AND status = 'running' AND progress_done > 0",
+        id);
+    if (!wait_count(pg.url, sql, 1, 120)) fail_msg("job %ld never streamed rows", id);
+    snprintf(sql, sizeof sql,
+             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '%s'"
+             " AND DB = '%s' AND COMMAND = 'Query' AND INFO LIKE '%%seq_1_to_50000000%%'",
+             erp.reader, erp.name);
+    for (int i = 0; i < 1200; i++) {
+        char *n = testmdb_query(erp.url, sql);
+        bool there = n && strcmp(n, "1") == 0;
+        free(n);
+        if (there) return;
+        pause_ms(100);
+    }
+    fail_msg("job %ld has no ERP session running its query", id);
 }
 
-static void lost_mid_stream_and_killed(void **state) {
+/* The last run as "status|has a job|error matches like" (a LIKE pattern). */
+static void assert_last_run_error(const char *status, const char *like) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT status || '|' || (job_id IS NOT NULL) || '|' || coalesce(error, '(none)')"
+             " || '|' || (coalesce(error, '') LIKE '%s') FROM sync_runs ORDER BY id DESC"
+             " LIMIT 1",
+             like);
+    char *run = testdb_query(pg.url, sql);
+    char expected[128];
+    snprintf(expected, sizeof expected, "%s|true|", status);
+    bool ok = run && strncmp(run, expected, strlen(expected)) == 0 && strlen(run) > 5 &&
+              strcmp(run + strlen(run) - 5, "|true") == 0;
+    if (!ok) {
+        char copy[1024];
+        snprintf(copy, sizeof copy, "%s", run ? run : "(null)");
+        free(run);
+        fail_msg("last sync run '%s', expected status %s with an error like '%s'", copy, status,
+                 like);
+    }
+    free(run);
+}
+
+static void assert_orders_are(const char *before) {
+    char *after = orders_digest();
+    bool same = after && strcmp(before, after) == 0;
+    free(after);
+    if (!same) fail_msg("the orders changed");
+}
+
+/* A first sync of the simple ERP (its orders' digest into before), then a job of an
+ * endless sync on fault_proc, waited for until it streams. Returns the job's id. */
+static long synced_then_mid_stream(char *before, size_t len) {
+    seed_simple_erp();
+    sync_ok();
+    char *b = orders_digest();
+    assert_non_null(b);
+    snprintf(before, len, "%s", b);
+    free(b);
+    fault_server(NULL, NULL);
+    long id = start_job(fault_proc);
+    wait_mid_stream(id);
+    return id;
+}
+
+/* The faults of the CLI above, through a queued job: the error in the job and the run,
+ * the orders untouched, and the job queued again after a backoff (the first is 15 to
+ * 30 s: base 30 s, equal jitter). */
+static void unreachable_job_retried(void **state) {
     (void)state;
     seed_simple_erp();
     sync_ok();
-    char *before = orders_digest();
+    static char before[128];
+    char *b = orders_digest();
+    assert_non_null(b);
+    snprintf(before, sizeof before, "%s", b);
+    free(b);
+    char url[700];
+    snprintf(url, sizeof url, "MYSQL_URL=mysql://u:pw@127.0.0.1:%d/x", free_port());
+    fault_server(NULL, url);
+    long id = start_job(fault_proc);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM jobs WHERE id = %ld AND status = 'queued' AND attempt = 1"
+             " AND run_at > now() + interval '10 seconds' AND last_error LIKE '%%Can''t connect%%'",
+             id);
+    assert_true(wait_count(pg.url, sql, 1, 120));
+    assert_last_run_error("failed", "%Can''t connect%");
+    assert_orders_are(before);
+}
 
+static void lost_mid_stream(void **state) {
+    (void)state;
+    static char before[128];
+    long id = synced_then_mid_stream(before, sizeof before);
     /* the ERP connection killed while rows stream: error, retry with backoff */
-    struct sluice_proc *p = endless_server();
-    long id = start_job(p);
-    assert_true(wait_rows(pg.url, id, 60));
     assert_true(testmdb_kill_sessions(erp.name) >= 1);
     char sql[256];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM jobs WHERE id = %ld AND status = 'queued' AND attempt = 1"
              " AND run_at > now() AND last_error IS NOT NULL",
              id);
-    assert_true(wait_count(pg.url, sql, 1, 60));
-    char *err = job_column(pg.url, id, "last_error");
-    if (!strstr(err, "reading the result") && !strstr(err, "Lost connection"))
-        fail_msg("last_error: %s", err);
-    free(err);
-    char *run = testdb_query(pg.url, "SELECT status || '|' || (job_id IS NOT NULL) || '|' ||"
-                                     " (error LIKE '%reading the result%') FROM sync_runs"
-                                     " ORDER BY id DESC LIMIT 1");
-    assert_string_equal(run, "failed|true|true");
-    free(run);
-    char *after = orders_digest();
-    assert_string_equal(before, after);
-    free(after);
-    /* the job shows the error through the API too */
-    char *token = test_login(p, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
+    assert_true(wait_count(pg.url, sql, 1, 120));
+    char *err = job_column(pg.url, id, "coalesce(last_error, '')");
+    check_text(err, err && (strstr(err, "reading the result") || strstr(err, "Lost connection")),
+               "last_error");
+    assert_last_run_error("failed", "%reading the result%");
+    assert_orders_are(before);
+    /* cancelled while it waits for its retry */
+    char *token = test_login(fault_proc, TEST_ADMIN_USER, TEST_ADMIN_PASSWORD);
     char path[64];
     snprintf(path, sizeof path, "/jobs/%ld/cancel", id);
     struct http_response r = {0};
-    assert_int_equal(bearer_do(p, "POST", path, token, NULL, &r), 0);
-    http_response_cleanup(&r);
+    int rc = bearer_do(fault_proc, "POST", path, token, NULL, &r);
     free(token);
+    http_response_cleanup(&r);
+    assert_int_equal(rc, 0);
+    assert_true(job_wait_status(pg.url, id, "cancelled", 60));
+    struct sluice_proc *p = fault_proc;
+    fault_proc = NULL;
     assert_int_equal(sluice_stop(p, SIGTERM), 0);
+}
 
-    /* sluice killed mid-sync: the previous set stays; the next run marks it interrupted */
-    p = endless_server();
-    id = start_job(p);
-    assert_true(wait_rows(pg.url, id, 60));
-    sluice_stop(p, SIGKILL);
-    after = orders_digest();
-    assert_string_equal(before, after);
-    free(after);
-    free(before);
-    assert_last_run("status", "running");
+static void killed_mid_sync(void **state) {
+    (void)state;
+    static char before[128];
+    long id = synced_then_mid_stream(before, sizeof before);
+    /* sluice killed mid-sync: the previous set stays, the run stays marked running */
+    struct sluice_proc *p = fault_proc;
+    fault_proc = NULL;
+    assert_int_equal(sluice_stop(p, SIGKILL), 128 + SIGKILL);
     testmdb_kill_sessions(erp.name); /* the dead process's ERP query */
-    (void)sql;
+    assert_orders_are(before);
+    assert_last_run("status", "running");
+
+    /* its lease runs out (here at once), a server with the spec's query takes the job
+     * again: attempt 2 marks the dead attempt's run interrupted and syncs the same ERP,
+     * which changes nothing */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET lease_expires_at = now() - interval '1 minute' WHERE id = %ld", id);
+    free(testdb_query(pg.url, sql));
+    char qfile[1024];
+    snprintf(qfile, sizeof qfile, "%s/queries/erp_orders.sql", getenv("SLUICE_SOURCE_DIR"));
+    char *spec_query = read_file_all(qfile, NULL);
+    assert_non_null(spec_query);
+    fault_server(spec_query, NULL);
+    free(spec_query);
+    assert_true(job_wait_status(pg.url, id, "succeeded", 120));
+    char *attempt = job_column(pg.url, id, "attempt::text");
+    bool second = attempt && strcmp(attempt, "2") == 0;
+    free(attempt);
+    assert_true(second);
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(attempt || ':' || status || ':' ||"
+             " coalesce(error LIKE 'interrupted%%', false), ',' ORDER BY id) FROM sync_runs"
+             " WHERE job_id = %ld",
+             id);
+    char *runs = testdb_query(pg.url, sql);
+    check_text(runs, runs && strcmp(runs, "1:failed:true,2:succeeded:false") == 0,
+               "the job's runs");
+    assert_last_run("inserted || '/' || updated || '/' || deleted || '/' || unchanged", "0/0/0/3");
+    assert_orders_are(before);
+}
+
+/* ---- the fenced commit --------------------------------------------------------------- */
+
+static const char *fence_env(const char *name, void *ud) {
+    (void)ud;
+    return strcmp(name, "MYSQL_URL") == 0 ? erp.reader_url : NULL;
+}
+
+/* Runs orders.sync as worker "orders-test/1/w1" would, on a running job row held by
+ * owner at attempt 1 (in a queue no worker serves). */
+static enum job_outcome run_as_worker(struct db *db, const struct config *cfg, const char *owner) {
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO jobs (kind, status, attempt, lease_owner, lease_expires_at,"
+             " started_at, queue) VALUES ('orders.sync', 'running', 1, '%s',"
+             " now() + interval '1 hour', now(), 'nobody') RETURNING id",
+             owner);
+    long id = db_long(pg.url, sql);
+    assert_true(id > 0);
+    struct job_ctx ctx;
+    job_ctx_init(&ctx, &job_kind_orders_sync, db, cfg, id, 1);
+    ctx.lease_owner = "orders-test/1/w1";
+    enum job_outcome o = job_kind_orders_sync.run(&ctx, NULL);
+    job_ctx_cleanup(&ctx);
+    return o;
+}
+
+static void fenced_commit(void **state) {
+    (void)state;
+    seed_simple_erp();
+    sync_ok();
+    char *before = orders_digest();
+    /* every order leaves the ERP: a committed sync would delete them all */
+    assert_int_equal(testmdb_exec(erp.url, "DELETE FROM A_Kopf"), 0);
+    struct config cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, fence_env, NULL, err, sizeof err), 0);
+    struct db *db = db_new(pg.url);
+    assert_non_null(db);
+    /* another worker holds the job now: the replacement is rolled back at the fence */
+    enum job_outcome lost = run_as_worker(db, &cfg, "thief/2/w1");
+    char *after = orders_digest();
+    bool same = before && after && strcmp(before, after) == 0;
+    free(before);
+    free(after);
+    enum job_outcome held = same ? run_as_worker(db, &cfg, "orders-test/1/w1") : JOB_FAILED;
+    db_free(db);
+    config_cleanup(&cfg);
+    assert_int_equal(lost, JOB_CANCELLED);
+    assert_true(same);
+    /* while it holds the lease, the same run commits */
+    assert_int_equal(held, JOB_SUCCEEDED);
+    assert_int_equal(db_long(pg.url, "SELECT count(*) FROM commandes_volets_roulants"), 0);
+    char *runs = testdb_query(pg.url, "SELECT string_agg(status || ':' || deleted || ':' ||"
+                                      " coalesce(error LIKE '%lease was lost%', false), ','"
+                                      " ORDER BY id) FROM sync_runs WHERE job_id IS NOT NULL");
+    check_text(runs, runs && strcmp(runs, "cancelled:0:true,succeeded:3:false") == 0, "the runs");
 }
 
 int main(void) {
@@ -521,7 +740,10 @@ int main(void) {
         cmocka_unit_test_setup(one_row_per_order, reset),
         cmocka_unit_test_setup(replacement_and_take_over, reset),
         cmocka_unit_test_setup(faults, reset),
-        cmocka_unit_test_setup(lost_mid_stream_and_killed, reset),
+        cmocka_unit_test_setup_teardown(unreachable_job_retried, reset, stop_fault_server),
+        cmocka_unit_test_setup_teardown(lost_mid_stream, reset, stop_fault_server),
+        cmocka_unit_test_setup_teardown(killed_mid_sync, reset, stop_fault_server),
+        cmocka_unit_test_setup(fenced_commit, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -167,7 +167,7 @@ static int replace_tx(struct db *db, void *arg) {
     if (!r) return -1;
     PQclear(r);
     if (a->guard) {
-        int g = a->guard(db, a->guard_arg);
+        int g = a->guard(db, a->guard_arg, false);
         if (g != 0) return g;
     }
     if (!(r = db_exec_sql(db, new_sql, 0, NULL))) return -1;
@@ -187,7 +187,8 @@ static int replace_tx(struct db *db, void *arg) {
     k->deleted = scalar(r, 0);
     PQclear(r);
     k->unchanged = orders - k->inserted - k->updated;
-    return run_update(db, a->run_id, "succeeded", k, NULL);
+    if (run_update(db, a->run_id, "succeeded", k, NULL) != 0) return -1;
+    return a->guard ? a->guard(db, a->guard_arg, true) : 0;
 }
 
 int erp_store_replace(struct db *db, int64_t run_id, struct erp_counts *k, erp_store_guard_fn guard,

@@ -16,6 +16,7 @@
 
 #include "kinds/orders/erp_clean.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct db;
@@ -42,15 +43,17 @@ int erp_store_stage_begin(struct db *db);
 /* Appends one cleaned order to the COPY buffer (sent by the caller with db_copy_put). */
 void erp_store_stage_row(struct db_copy_buf *b, const struct erp_order *o);
 
-/* Is called inside the replacement transaction before anything is written; returns 0
- * to go on, non-zero to roll back (e.g. the job's lease was lost). May be NULL. */
-typedef int (*erp_store_guard_fn)(struct db *db, void *arg);
+/* Is called inside the replacement transaction twice: before anything is written
+ * (before_commit false), and as its last statement before COMMIT (true: where a job
+ * calls job_fence); returns 0 to go on, non-zero to roll back (e.g. the job was
+ * cancelled or its lease was lost). May be NULL. */
+typedef int (*erp_store_guard_fn)(struct db *db, void *arg, bool before_commit);
 
 /* The replacement transaction (see above), with the run's row in sync_runs marked
  * succeeded and its counts in the same transaction. k->duplicates comes in with the
  * duplicates already dropped while streaming and leaves with the total; inserted,
  * updated, deleted and unchanged are filled. 0, -1 on a database error (everything
- * rolled back), or the guard's value. */
+ * rolled back), or the guard's first non-zero value (everything rolled back). */
 int erp_store_replace(struct db *db, int64_t run_id, struct erp_counts *k, erp_store_guard_fn guard,
                       void *guard_arg);
 

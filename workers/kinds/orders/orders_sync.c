@@ -9,7 +9,8 @@
  * buffer (flushed every DB_COPY_FLUSH_BYTES). Any fault (ERP unreachable, refused
  * login, query error, connection lost mid-stream, PostgreSQL failure) ends the run with
  * its error in the job and in sync_runs, leaves the orders as they were, and is retried
- * with backoff. Everything allocated here is freed before run() returns. */
+ * with backoff. The replacement is a fenced commit (job_fence): a worker that lost the
+ * job's lease rolls it back. Everything allocated here is freed before run() returns. */
 #include "kinds/kinds.h"
 #include "kinds/orders/erp_clean.h"
 #include "kinds/orders/erp_query.h"
@@ -152,10 +153,15 @@ static json_t *result_json(int64_t run_id, const struct erp_counts *k) {
                      "rejected", (json_int_t)k->rejected, "rejected_by", by);
 }
 
-/* Inside the replacement transaction: stop when the job must (lease lost, cancel). */
-static int still_ours(struct db *db, void *arg) {
+/* Inside the replacement transaction: stop when the job must (lease lost, cancel), and
+ * last before COMMIT the fence — the orders are replaced only if this worker still holds
+ * the job's lease (JOB_LEASE_LOST otherwise: another worker took the job, everything is
+ * rolled back). */
+static int still_ours(struct db *db, void *arg, bool before_commit) {
     (void)db;
-    return job_cancelled(arg) ? STOP_CANCELLED : 0;
+    struct job_ctx *ctx = arg;
+    if (job_cancelled(ctx)) return STOP_CANCELLED;
+    return before_commit ? job_fence(ctx) : 0;
 }
 
 /* Streams the ERP's rows into the staging table. 0, or the outcome to give up with
@@ -217,14 +223,16 @@ static enum job_outcome sync_run(struct job_ctx *ctx, const json_t *args) {
     if (outcome != 0) return give_up(&s, run_id, (enum job_outcome)outcome, s.error);
 
     int rc = erp_store_replace(s.db, run_id, &s.k, still_ours, ctx);
+    if (rc == STOP_CANCELLED)
+        return give_up(&s, run_id, JOB_CANCELLED, "cancelled before the replacement");
+    if (rc == JOB_LEASE_LOST)
+        return give_up(&s, run_id, JOB_CANCELLED,
+                       "the job's lease was lost (another worker took the job): the"
+                       " replacement was rolled back");
     if (rc != 0) {
         char msg[800];
-        snprintf(msg, sizeof msg, "%s",
-                 rc == STOP_CANCELLED ? "cancelled before the replacement"
-                                      : "replacing the orders in PostgreSQL: ");
-        if (rc != STOP_CANCELLED)
-            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s", db_last_error(s.db));
-        return give_up(&s, run_id, rc == STOP_CANCELLED ? JOB_CANCELLED : JOB_RETRY, msg);
+        snprintf(msg, sizeof msg, "replacing the orders in PostgreSQL: %s", db_last_error(s.db));
+        return give_up(&s, run_id, JOB_RETRY, msg);
     }
     job_count(ctx, s.k.inserted + s.k.updated + s.k.unchanged, s.k.duplicates, s.k.rejected);
     job_set_result(ctx, result_json(run_id, &s.k));
