@@ -7,6 +7,7 @@
  *   - different bytes under the same name: the file is re-derived, nothing duplicated;
  *   - 413 from Content-Length alone and from a chunked body passing the limit, an
  *     interrupted upload: nothing left in the folder, an older file of that name intact;
+ *   - the centre's ingest still queued is reused; one already running is not;
  *   - 422 naming `name` for names the ingest would never read, 404 for an unknown centre,
  *     409 for an inactive one, 415 for other Content-Types, 403 for a viewer — all
  *     answered before any body byte is sent.
@@ -357,6 +358,49 @@ static void refusals_before_the_body(void **state) {
     assert_int_equal(qi("SELECT count(*) FROM jobs"), jobs);
 }
 
+/* The centre's ingest still queued is the one named (reused); one already running is not:
+ * it gives up its dedupe key and a new job is queued. */
+static void queued_job_reused_running_not(void **state) {
+    (void)state;
+    long long queued = qi("INSERT INTO jobs (kind, args, run_at, dedupe_key, queue)"
+                          " VALUES ('machine_logs.ingest', '{\"centre\": \"UPL1\"}',"
+                          " now() + interval '1 day', 'machine_logs.ingest:UPL1', 'nobody')"
+                          " RETURNING id");
+    struct http_response r;
+    put(env.operator_, "/centres/UPL1/log-files/20250604.LOG", "Content-Type: text/plain",
+        LIT("20250604 06:00:00|@StukUitgevoerd: a\n"), &r);
+    assert_int_equal(r.status, 202);
+    assert_int_equal(jint(r.json, "id"), queued);
+    assert_true(json_is_true(json_object_get(r.json, "reused")));
+    http_response_cleanup(&r);
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET status = 'running', attempt = 1, lease_owner = 'elsewhere/1/w1',"
+             " lease_expires_at = now() + interval '1 hour', started_at = now()"
+             " WHERE id = %lld RETURNING 1",
+             queued);
+    assert_int_equal(qi(sql), 1);
+    put(env.operator_, "/centres/UPL1/log-files/20250604.LOG", "Content-Type: text/plain",
+        LIT("20250604 06:00:00|@StukUitgevoerd: a\n20250604 07:00:00|@StukUitgevoerd: b\n"), &r);
+    assert_int_equal(r.status, 202);
+    long long fresh = jint(r.json, "id");
+    assert_true(fresh != queued);
+    assert_true(json_is_false(json_object_get(r.json, "reused")));
+    http_response_cleanup(&r);
+    snprintf(sql, sizeof sql, "SELECT dedupe_key IS NULL FROM jobs WHERE id = %lld", queued);
+    char *released = testdb_query(env.db.url, sql);
+    assert_non_null(released);
+    assert_string_equal(released, "t");
+    free(released);
+    wait_job(fresh);
+    assert_int_equal(qi("SELECT lines FROM log_file WHERE name = '20250604.LOG'"), 2);
+    snprintf(sql, sizeof sql,
+             "UPDATE jobs SET status = 'cancelled', finished_at = now(), lease_owner = NULL,"
+             " lease_expires_at = NULL WHERE id = %lld RETURNING 1",
+             queued);
+    assert_int_equal(qi(sql), 1);
+}
+
 /* A name of exactly 255 bytes and no Content-Type at all (taken as octet-stream). */
 static void longest_name_without_type(void **state) {
     (void)state;
@@ -386,6 +430,7 @@ int main(void) {
         cmocka_unit_test(interrupted_upload_leaves_nothing),
         cmocka_unit_test(refusals_before_the_body),
         cmocka_unit_test(longest_name_without_type),
+        cmocka_unit_test(queued_job_reused_running_not),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
