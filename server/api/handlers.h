@@ -34,6 +34,9 @@ void api_session_pieces(struct request *req);
 /* log_files.c: what machine-log ingestion read, and the lines it rejected */
 void api_log_files_list(struct request *req);
 void api_log_file_get(struct request *req);
+/* log_upload.c (PUT streams its body: log_upload_prepare is its `prepare`) */
+void log_upload_prepare(struct request *req);
+void api_log_file_put(struct request *req);
 void api_log_rejects_list(struct request *req);
 /* orders.c */
 void api_orders_list(struct request *req);

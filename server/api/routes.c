@@ -8,6 +8,7 @@
 /* Streamed bodies (ROUTE_STREAM_BODY): the config key of the limit and the step that
  * runs after authorization, before any body byte is read (see http/router.h). */
 static const struct route_stream upload_stream = {"MAX_UPLOAD_BYTES", uploads_prepare};
+static const struct route_stream log_file_stream = {"MAX_LOG_UPLOAD_BYTES", log_upload_prepare};
 
 static const struct route routes[] = {
     /* method, pattern, handler, role, flags (ROUTE_INLINE; the body kind: ROUTE_JSON_BODY,
@@ -34,6 +35,8 @@ static const struct route routes[] = {
     {"GET", "/centres/{code}/kpis", api_centre_kpis, ROLE_VIEWER, 0, NULL},
     {"GET", "/centres/{code}/log-files", api_log_files_list, ROLE_VIEWER, 0, NULL},
     {"GET", "/centres/{code}/log-files/{name}", api_log_file_get, ROLE_VIEWER, 0, NULL},
+    {"PUT", "/centres/{code}/log-files/{name}", api_log_file_put, ROLE_OPERATOR, ROUTE_STREAM_BODY,
+     &log_file_stream},
     {"GET", "/centres/{code}/log-rejects", api_log_rejects_list, ROLE_VIEWER, 0, NULL},
     {"GET", "/kpis", api_kpis_compare, ROLE_VIEWER, 0, NULL},
     {"GET", "/sessions", api_sessions_list, ROLE_VIEWER, 0, NULL},

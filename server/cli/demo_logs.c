@@ -1,19 +1,18 @@
 /* demo_logs: the demo's production days come through the real path — for each demo
  * centre (DEM12, DEMALU, SU12) that has no session yet, a month of LOG files (the 30 days
  * before today, centre time) is generated into LOG_ROOT/<log_folder>/ when that folder
- * holds no LOG file, and a machine_logs.ingest job is queued for the centre (the same
- * dedupe key as LOG_WATCH, so it is queued once); `serve`'s workers then read the files.
- * Called by `sluice seed demo` and by `serve` with SEED_DEMO=true, after the centres.
- * Nothing is kept after the call. */
+ * holds no LOG file, and a machine_logs.ingest job is queued for the centre
+ * (ml_enqueue_ingest, as LOG_WATCH and uploads do, so it is queued once); `serve`'s workers then
+ * read the files. Called by `sluice seed demo` and by `serve` with SEED_DEMO=true, after the
+ * centres. Nothing is kept after the call. */
 #include "cli/commands.h"
 
 #include "core/log.h"
 #include "db/db.h"
+#include "machine_logs/ingest_queue.h"
 #include "machine_logs/logparse.h"
 #include "machine_logs/loggen.h"
 #include "machine_logs/tz.h"
-#include "machine_logs/watcher.h"
-#include "queue.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -96,17 +95,10 @@ int cli_demo_logs(struct db *db, const struct config *c, long *queued, char *err
             if (rc != 0) return -1;
             log_info("demo: a month of LOG files generated in %s", dir);
         }
-        char args[96], key[96];
-        snprintf(args, sizeof args, "{\"centre\": \"%s\"}", demo_codes[i]);
-        log_watcher_dedupe_key(demo_codes[i], key, sizeof key);
-        struct queue_new j = {.kind = "machine_logs.ingest",
-                              .args_json = args,
-                              .max_attempts = 5,
-                              .dedupe_key = key,
-                              .origin = "cli"};
+        struct ml_enqueue how = {.code = demo_codes[i], .origin = "cli"};
         int64_t id = 0;
         bool existing = false;
-        if (queue_enqueue(db, &j, &id, &existing) != 0) {
+        if (ml_enqueue_ingest(db, &how, &id, &existing) != 0) {
             snprintf(err, errlen, "queueing the demo ingest: %s", db_last_error(db));
             return -1;
         }

@@ -94,9 +94,15 @@ void db_copy_cstr(struct db_copy_buf *b, const char *s) { db_copy_text(b, s, s ?
 
 void db_copy_int(struct db_copy_buf *b, long long v) {
     char num[24];
-    int n = snprintf(num, sizeof num, "%lld", v);
+    char *p = num + sizeof num;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do { /* digits from the end: no printf on the hot path of every COPY row */
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
     start_field(b);
-    put(b, num, (size_t)n);
+    put(b, p, (size_t)(num + sizeof num - p));
 }
 
 void db_copy_null(struct db_copy_buf *b) {

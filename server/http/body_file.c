@@ -281,7 +281,7 @@ void body_file_writers_stop(struct body_file_writers *w) {
 
 bool body_file_name_ok(const char *name) {
     size_t n = name ? strlen(name) : 0;
-    if (n == 0 || n > 200 || name[0] == '.') return false;
+    if (n == 0 || n > 255 || name[0] == '.') return false;
     return strchr(name, '/') == NULL;
 }
 

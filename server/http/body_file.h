@@ -48,7 +48,7 @@ struct body_file_writers *body_file_writers_start(size_t nthreads);
  * arriving fail with ESHUTDOWN. NULL is accepted. */
 void body_file_writers_stop(struct body_file_writers *w);
 
-/* Whether name may be a final file name: not empty, at most 200 bytes, no '/', no NUL,
+/* Whether name may be a final file name: not empty, at most 255 bytes, no '/', no NUL,
  * not starting with '.' (temporary names do), not "." or "..". */
 bool body_file_name_ok(const char *name);
 

@@ -313,6 +313,23 @@ static void test_autumn_file_order(void **state) {
     assert_false(saved.second);
 }
 
+/* The per-hour offset cache of struct logparse_dst changes no answer: over two years in
+ * file order (every 7 minutes 13 seconds, both DST changes included), one carried state
+ * gives what a fresh state gives for each time alone. */
+static void test_hour_cache(void **state) {
+    (void)state;
+    struct logparse_dst carried;
+    logparse_dst_init(&carried);
+    for (int64_t t = local_of(2025, 1, 1, 0, 0, 0); t < local_of(2027, 1, 1, 0, 0, 0); t += 433) {
+        struct logparse_dst fresh;
+        logparse_dst_init(&fresh);
+        int64_t want = logparse_to_utc(&paris, &fresh, t);
+        int64_t got = logparse_to_utc(&paris, &carried, t);
+        if (got != want)
+            fail_msg("local %lld: %lld != %lld", (long long)t, (long long)got, (long long)want);
+    }
+}
+
 static void test_posix_rules(void **state) {
     (void)state;
     struct tz_zone z = {0};
@@ -379,6 +396,7 @@ int main(void) {
         cmocka_unit_test(test_file_names),
         cmocka_unit_test_setup_teardown(test_zone_offsets, load_paris, free_paris),
         cmocka_unit_test_setup_teardown(test_autumn_file_order, load_paris, free_paris),
+        cmocka_unit_test_setup_teardown(test_hour_cache, load_paris, free_paris),
         cmocka_unit_test(test_posix_rules),
         cmocka_unit_test(test_format),
     };

@@ -5,7 +5,8 @@
  * lines, sessions touched, job profiles, pieces, waits, stops, non-event lines, unknown
  * events, rejected lines, files read again) go to the job's result; job_count gets event
  * lines as ok, non-event lines as ignored and rejected lines as errors. Files read whole
- * whose day is over are kept, archived or deleted as LOG_AFTER_INGEST says.
+ * whose day is over are kept, archived or deleted as LOG_AFTER_INGEST says. Each chunk's
+ * transaction ends with job_fence: a worker that lost the job's lease rolls back and stops.
  * Memory: the centre list and the run's buffers are freed before run() returns. */
 #include "kinds/kinds.h"
 
@@ -71,6 +72,12 @@ static void on_progress(void *arg, int64_t bytes, const struct ml_counts *c) {
 }
 
 static bool on_cancelled(void *arg) { return job_cancelled(((struct state *)arg)->ctx); }
+
+/* Each chunk commits only while this worker holds the job's lease. */
+static int on_fence(void *arg) {
+    int rc = job_fence(((struct state *)arg)->ctx);
+    return rc == JOB_LEASE_LOST ? 1 : rc;
+}
 
 static void on_event(void *arg, int level, const char *message) {
     job_event(((struct state *)arg)->ctx, level, "%s", message);
@@ -185,6 +192,7 @@ static enum job_outcome ingest_run(struct job_ctx *ctx, const json_t *args) {
     ml_run_init(&run, db, cfg->log_chunk_bytes, cfg->log_max_line_bytes);
     run.progress = on_progress;
     run.cancelled = on_cancelled;
+    run.fence = on_fence;
     run.event = on_event;
     run.arg = &s;
     bool found = false;

@@ -518,6 +518,7 @@ struct txn {
     struct committed next;
     int64_t withdrawn_sessions_n;
     char *withdrawn_sessions; /* a bigint[] literal */
+    bool fenced_out;          /* the fence refused the commit: rolled back */
 };
 
 static int withdraw(struct txn *t, struct db *db) {
@@ -578,6 +579,7 @@ static int chunk_txn(struct db *db, void *arg) {
     struct file *f = t->f;
     struct chunk *ck = &f->ck;
     chunk_reset(ck);
+    t->fenced_out = false;
     t->next = f->done;
     int rc = lock_registry(f, db);
     if (rc) return rc;
@@ -728,15 +730,22 @@ static int chunk_txn(struct db *db, void *arg) {
     r = db_exec(db, &q_reg_update, 15, v);
     if (!r) return -1;
     PQclear(r);
-    return 0;
+    int fenced = f->run->fence ? f->run->fence(f->run->arg) : 0;
+    if (fenced > 0) t->fenced_out = true;
+    return fenced > 0 ? 3 : fenced;
 }
 
 /* Commits one transaction over region (may be empty: registry and withdrawal only).
- * 0, or -1 (run->error set). */
+ * 0, 1 when the fence refused it (rolled back), or -1 (run->error set). */
 static int commit(struct file *f, const uint8_t *region, size_t len, size_t long_len) {
     struct txn t = {.f = f, .region = region, .len = len, .long_len = long_len};
     int rc = db_transaction(f->run->db, chunk_txn, &t);
     free(t.withdrawn_sessions);
+    if (rc != 0 && t.fenced_out) {
+        snprintf(f->run->error, sizeof f->run->error,
+                 "%s/%s: the job's lease was lost: rolled back", f->c->folder, f->name);
+        return 1;
+    }
     if (rc != 0) {
         snprintf(f->run->error, sizeof f->run->error, "%s/%s: %s", f->c->folder, f->name,
                  db_last_error(f->run->db));
@@ -951,7 +960,8 @@ static int ingest_file(struct file *f, bool *complete) {
         } else {
             break; /* only a partial line: it waits for its end */
         }
-        if (commit(f, run->buf, use, long_len) != 0) return -1;
+        int crc = commit(f, run->buf, use, long_len);
+        if (crc != 0) return crc;
         touched = true;
         if (use >= len) {
             len = 0;
@@ -963,7 +973,8 @@ static int ingest_file(struct file *f, bool *complete) {
     /* registry only: a withdrawal with nothing to read yet, a new file, a moved file */
     if (f->withdraw || f->id == 0 || f->reg_dev != (int64_t)f->st.st_dev ||
         f->reg_ino != (int64_t)f->st.st_ino || f->reg_size != (int64_t)f->st.st_size) {
-        if (commit(f, NULL, 0, 0) != 0) return -1;
+        int crc = commit(f, NULL, 0, 0);
+        if (crc != 0) return crc;
     }
     if (touched) run->total.files++;
     *complete = f->done.offset == (int64_t)f->st.st_size;

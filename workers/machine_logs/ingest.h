@@ -40,6 +40,10 @@ struct ml_run {
     void (*progress)(void *arg, int64_t bytes, const struct ml_counts *chunk);
     /* True when the run should stop (checked between chunks). */
     bool (*cancelled)(void *arg);
+    /* May be NULL. The last statement of each chunk's transaction (the job's job_fence):
+     * 0 commits; 1 rolls it back and stops the run as cancelled (another worker holds
+     * the job now); -1 is a database error. */
+    int (*fence)(void *arg);
     /* A notable thing that happened (a re-read file, an unreadable file): level of
      * core/log.h and a message. */
     void (*event)(void *arg, int level, const char *message);

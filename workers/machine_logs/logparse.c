@@ -74,12 +74,10 @@ static bool timestamp(const char *p, size_t n, int64_t *local) {
     int y = D2(0) * 100 + D2(2), m = D2(4), d = D2(6), hh = D2(9), mi = D2(12), ss = D2(15);
 #undef D2
     if (y < 1 || m < 1 || m > 12 || d < 1 || hh > 23 || mi > 59 || ss > 59) return false;
-    int64_t days = tz_days_from_civil(y, m, d);
-    int64_t yy;
-    int mm, dd;
-    tz_civil_from_days(days, &yy, &mm, &dd);
-    if (mm != m || dd != d) return false; /* 31 April, 29 February of a common year */
-    *local = days * 86400 + hh * 3600 + mi * 60 + ss;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap)) return false; /* 31 April, 29 February 2025 */
+    *local = tz_days_from_civil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss;
     return true;
 }
 
@@ -270,11 +268,27 @@ bool logparse_wanted_name(const char *name) {
 void logparse_dst_init(struct logparse_dst *d) {
     d->last_ambiguous = INT64_MIN;
     d->second = false;
+    d->cache_hour = INT64_MIN;
+    d->cache_off = 0;
+}
+
+/* Remembers the offset of local's hour when that whole hour has one offset (both its ends
+ * read unambiguously with the same one: no change of offset inside it). */
+static void cache_hour(const struct tz_zone *z, struct logparse_dst *d, int64_t hour, int64_t off) {
+    int64_t h0 = hour * 3600, a = 0, b = 0, unused = 0;
+    if (tz_local_to_utc(z, h0, &a, &unused) == 1 && h0 - a == off &&
+        tz_local_to_utc(z, h0 + 3599, &b, &unused) == 1 && h0 + 3599 - b == off) {
+        d->cache_hour = hour;
+        d->cache_off = (int32_t)off;
+    }
 }
 
 int64_t logparse_to_utc(const struct tz_zone *z, struct logparse_dst *d, int64_t local) {
+    int64_t hour = local / 3600 - (local % 3600 < 0);
+    if (hour == d->cache_hour) return local - d->cache_off; /* most lines: no zone look-up */
     int64_t first = 0, second = 0;
     int n = tz_local_to_utc(z, local, &first, &second);
+    if (n == 1) cache_hour(z, d, hour, local - first);
     if (n != 2) return first;
     /* another autumn (a file spanning a year) starts over */
     if (d->last_ambiguous != INT64_MIN &&
@@ -293,6 +307,13 @@ static size_t put2(char *o, int v) {
 }
 
 size_t logparse_format_date(int64_t days, char *out) {
+    /* the last day spelled, per thread: consecutive rows are mostly of one day */
+    static _Thread_local int64_t last_days = INT64_MIN;
+    static _Thread_local char last[11];
+    if (days == last_days) {
+        memcpy(out, last, 11);
+        return 10;
+    }
     int64_t y;
     int m, d;
     tz_civil_from_days(days, &y, &m, &d);
@@ -304,6 +325,8 @@ size_t logparse_format_date(int64_t days, char *out) {
     out[k++] = '-';
     k += put2(out + k, d);
     out[k] = '\0';
+    memcpy(last, out, 11);
+    last_days = days;
     return k;
 }
 

@@ -82,6 +82,10 @@ bool logparse_wanted_name(const char *name);
 struct logparse_dst {
     int64_t last_ambiguous; /* the last repeated wall-clock time seen, or INT64_MIN */
     bool second;            /* the clock has already gone back: read the later instants */
+    /* A cache, not state (never stored): the local hour cache_hour (local / 3600) has one
+     * offset, cache_off, all through; INT64_MIN: none. */
+    int64_t cache_hour;
+    int32_t cache_off;
 };
 
 void logparse_dst_init(struct logparse_dst *d);

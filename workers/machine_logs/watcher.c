@@ -7,13 +7,12 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "machine_logs/ingest_queue.h"
 #include "machine_logs/logparse.h"
-#include "queue.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #define MAX_FOLDERS 1024
@@ -42,10 +40,6 @@ struct log_watcher {
 
 static struct db_stmt q_centre_of =
     DB_STMT("SELECT code FROM centre_usinage WHERE log_folder = $1 AND actif");
-
-void log_watcher_dedupe_key(const char *code, char *out, size_t outlen) {
-    snprintf(out, outlen, "machine_logs.ingest:%s", code);
-}
 
 static void watch_folder(struct log_watcher *w, const char *name) {
     if (name[0] == '.' || w->nfolders == MAX_FOLDERS) return;
@@ -77,32 +71,20 @@ static void enqueue_for(struct log_watcher *w, const char *folder) {
         PQclear(r);
         return; /* a folder of no (active) centre: the ingest job reports those */
     }
-    char code[64], key[128], run_at[64];
+    char code[64];
     snprintf(code, sizeof code, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    log_watcher_dedupe_key(code, key, sizeof key);
-    time_t at = time(NULL) + w->c->log_watch_delay_seconds;
-    struct tm tm;
-    gmtime_r(&at, &tm);
-    strftime(run_at, sizeof run_at, "%Y-%m-%d %H:%M:%S+00", &tm);
-    json_t *args = json_pack("{s:s}", "centre", code);
-    char *args_json = args ? json_dumps(args, JSON_COMPACT) : NULL;
-    json_decref(args);
-    struct queue_new j = {.kind = "machine_logs.ingest",
-                          .args_json = args_json,
-                          .run_at = run_at,
-                          .max_attempts = 5,
-                          .dedupe_key = key,
-                          .origin = "schedule",
-                          .schedule = "LOG_WATCH"};
+    struct ml_enqueue how = {.code = code,
+                             .delay_seconds = w->c->log_watch_delay_seconds,
+                             .origin = "schedule",
+                             .schedule = "LOG_WATCH"};
     int64_t id = 0;
     bool existing = false;
-    if (args_json && queue_enqueue(w->db, &j, &id, &existing) == 0) {
+    if (ml_enqueue_ingest(w->db, &how, &id, &existing) == 0) {
         if (!existing) log_info("LOG_WATCH: %s: ingest queued as job %lld", code, (long long)id);
     } else {
         log_warn("LOG_WATCH: %s: cannot queue the ingest: %s", code, db_last_error(w->db));
     }
-    free(args_json);
 }
 
 static void *watch_thread(void *arg) {

@@ -1,7 +1,8 @@
 /* watcher: the LOG_WATCH thread of `sluice serve` — inotify on LOG_ROOT and each centre
  * folder under it; when a LOG file is closed after writing or moved into a folder, it
  * queues one machine_logs.ingest for that folder's centre, to run LOG_WATCH_DELAY_SECONDS
- * later, with the dedupe key "machine_logs.ingest:<code>" — so a burst of files, or
+ * later, through ml_enqueue_ingest (machine_logs/ingest_queue.h: dedupe key
+ * "machine_logs.ingest:<code>") — so a burst of files, or
  * several sluice copies watching one shared folder, give one queued job per centre (the
  * kind drops the key when it starts, so files arriving while it runs queue the next one).
  * Folders created later are watched as they appear.
@@ -20,8 +21,5 @@ struct log_watcher;
 struct log_watcher *log_watcher_start(const struct config *c, char *err, size_t errlen);
 /* Stops the thread and frees w (NULL is fine). */
 void log_watcher_stop(struct log_watcher *w);
-
-/* The dedupe key of a centre's queued ingest (out: at least 64 bytes). */
-void log_watcher_dedupe_key(const char *code, char *out, size_t outlen);
 
 #endif
