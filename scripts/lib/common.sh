@@ -60,7 +60,8 @@ SLUICE_DEB_PACKAGES=(
   postgresql postgresql-contrib mariadb-server mariadb-client
   llvm wrk chromium fonts-liberation curl ca-certificates
   pgloader time
-  podman podman-compose runc debootstrap python3-yaml openssh-client
+  podman podman-compose runc netavark aardvark-dns iptables debootstrap python3-yaml
+  openssh-client
 )
 
 # Run a command as root (directly, or through sudo when we are not root).
