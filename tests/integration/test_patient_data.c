@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HEADER                                                                                     \
     "\"id_patient\",\"parameter_id\",\"value\",\"timestamp\",\"alert_flag\",\"created_by\","       \
@@ -308,6 +309,87 @@ static void paced_cycles_one_delay_apart(void **state) {
                      6);
 }
 
+/* A file cut short while a paced load reads it: the job fails saying so, with exactly the
+ * committed cycles in (never the rows read past the cut, never a silent early end). While
+ * it runs, GET /jobs/{id} shows cycles done/total, the counters, rate and ETA. The reader
+ * takes the file 1 MiB at a time, so the cycles sit in a padding of blank lines: cycle 1
+ * in the first MiB, cycles 2 and 3 in the second, cycle 4 in the fourth. Cycle 2 waits
+ * its turn (3 s) with the second MiB read; the file is cut to 1.5 MB meanwhile. */
+static void a_file_cut_mid_load_fails_with_the_exact_count(void **state) {
+    (void)state;
+    exec_sql("TRUNCATE patient_data; DELETE FROM patient_data_loads");
+    size_t cap = 3300000, n = 0;
+    char *csv = malloc(cap + 512);
+    assert_non_null(csv);
+    n += (size_t)snprintf(csv + n, 512,
+                          HEADER "1,FC,70,2025-12-01 00:00:00,0,1,0\n"
+                                 "2,FC,71,2025-12-01 00:00:00,0,1,0\n");
+    memset(csv + n, '\n', 1100000 - n);
+    n = 1100000;
+    n += (size_t)snprintf(csv + n, 512,
+                          "1,FC,72,2025-12-01 00:00:01,0,1,0\n"
+                          "2,FC,73,2025-12-01 00:00:01,0,1,0\n"
+                          "1,FC,74,2025-12-01 00:00:02,0,1,0\n");
+    memset(csv + n, '\n', cap - n);
+    n = cap;
+    n += (size_t)snprintf(csv + n, 512, "1,FC,75,2025-12-01 00:00:03,0,1,0\n");
+    char path[800];
+    snprintf(path, sizeof path, "%s/cut.csv", dir);
+    assert_int_equal(write_file(path, csv, n), 0);
+    free(csv);
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"kind\":\"patient_data.insert\",\"args\":{\"csv\":\"cut.csv\",\"delay_seconds\":3,"
+             "\"fill_values\":false}}");
+    long id = job_post(proc, operator_, body);
+    assert_true(id > 0);
+    char jpath[64];
+    snprintf(jpath, sizeof jpath, "/jobs/%ld", id);
+    /* wait for the first cycle to be in (progress moves only after a commit) */
+    struct http_response r = {0};
+    bool seen = false;
+    for (int i = 0; i < 600 && !seen; i++) {
+        assert_int_equal(bearer_do(proc, "GET", jpath, viewer, NULL, &r), 0);
+        assert_int_equal(r.status, 200);
+        json_t *progress = json_object_get(r.json, "progress");
+        const char *status = json_string_value(json_object_get(r.json, "status"));
+        if (json_integer_value(json_object_get(progress, "done")) >= 1) {
+            seen = true;
+            break;
+        }
+        if (status && strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
+            fail_msg("job ended before its first cycle was seen: %s", r.body);
+        http_response_cleanup(&r);
+        usleep(50 * 1000);
+    }
+    assert_true(seen);
+    assert_int_equal(truncate(path, 1500000), 0);
+    /* the job waits 3 s before cycle 2: it is running, one cycle of four done */
+    json_t *progress = json_object_get(r.json, "progress");
+    if (strcmp(json_string_value(json_object_get(r.json, "status")), "running") != 0 ||
+        json_integer_value(json_object_get(progress, "done")) != 1 ||
+        json_integer_value(json_object_get(progress, "total")) != 4 ||
+        strcmp(json_string_value(json_object_get(progress, "unit")), "cycles") != 0 ||
+        json_integer_value(json_object_get(json_object_get(r.json, "counters"), "ok")) != 2 ||
+        !json_is_number(json_object_get(r.json, "rate")) ||
+        !json_is_number(json_object_get(r.json, "eta_seconds")))
+        fail_msg("GET %s: %s", jpath, r.body);
+    http_response_cleanup(&r);
+    assert_true(job_wait_status(db.url, id, "failed", 60));
+    char *err = job_column(db.url, id, "last_error");
+    if (!strstr(err ? err : "", "cut.csv shrank while it was being loaded") ||
+        !strstr(err, "4 rows are in"))
+        fail_msg("last_error: %s", err ? err : "(null)");
+    free(err);
+    /* cycles 1 and 2 are in, the row of cycle 3 read before the cut is not */
+    assert_int_equal(q("SELECT count(*) FROM patient_data"), 4);
+    assert_int_equal(q("SELECT count(*) FROM patient_data WHERE value = 74"), 0);
+    json_t *res = job_result(id);
+    assert_int_equal(jint(res, "cycles"), 2);
+    assert_int_equal(jint(res, "inserted"), 4);
+    json_decref(res);
+}
+
 /* ---- resume (CLI) ---------------------------------------------------------------------- */
 
 static void bulk_resume_after_a_failure_without_duplicates(void **state) {
@@ -352,6 +434,11 @@ static void bulk_resume_after_a_failure_without_duplicates(void **state) {
     rc = run_sluice_cli(db.url, again, batch_env, &out);
     if (rc != 0) fail_msg("resumed run: %d %s", rc, out ? out : "");
     assert_non_null(strstr(out, "resuming at line 3002"));
+    /* the seed's summary: cycles, inserted, ignored by reason, errors, duration, rate */
+    if (!strstr(out, "cycles: 1000, inserted: 2000 (0 filled), ignored: 0 (patient 0, parameter "
+                     "0, user 0), errors: 0, duration: ") ||
+        !strstr(out, " insert/s\n") || !strstr(out, "progress 2500/2500 (100.0%) ok=2000 "))
+        fail_msg("resumed run: %s", out);
     assert_non_null(strstr(out, "result: succeeded"));
     assert_non_null(strstr(out, "ok: 2000\n"));
     assert_non_null(strstr(out, "\"started_at_line\":3002"));
@@ -520,6 +607,49 @@ static void measurements_read_back_in_time_order(void **state) {
     http_response_cleanup(&r);
 }
 
+/* `sluice generate patients --count N`: N more patients after the highest id, their
+ * personal data sealed at rest, readable through the API. */
+static void generate_patients_cli(void **state) {
+    (void)state;
+    long before = q("SELECT count(*) FROM patients"),
+         top = q("SELECT max(id_patient) FROM patients");
+    const char *args[] = {"generate", "patients", "--count", "5", "--seed", "11", NULL};
+    char *out = NULL;
+    int rc = run_sluice_cli(db.url, args, NULL, &out);
+    if (rc != 0 || !strstr(out ? out : "", "5 patients created")) fail_msg("%d %s", rc, out);
+    free(out);
+    assert_int_equal(q("SELECT count(*) FROM patients"), before + 5);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM patients WHERE id_patient BETWEEN %ld AND %ld",
+             top + 1, top + 5);
+    assert_int_equal(q(sql), 5);
+    char path[64];
+    snprintf(path, sizeof path, "/patients/%ld", top + 5);
+    struct http_response r;
+    assert_int_equal(bearer_do(proc, "GET", path, operator_, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    const char *name = json_string_value(json_object_get(r.json, "full_name"));
+    const char *sex = json_string_value(json_object_get(r.json, "sex"));
+    const char *birth = json_string_value(json_object_get(r.json, "birth_date"));
+    if (!name || !strchr(name, ' ') || !sex || (strcmp(sex, "F") != 0 && strcmp(sex, "M") != 0) ||
+        !birth || strlen(birth) != 10)
+        fail_msg("GET %s: %s", path, r.body);
+    char probe[200];
+    snprintf(probe, sizeof probe,
+             "SELECT count(*) FROM patients WHERE position(convert_to('%.80s', 'UTF8') IN"
+             " full_name_ct) > 0",
+             strchr(name, ' ') + 1);
+    assert_int_equal(q(probe), 0);
+    http_response_cleanup(&r);
+    /* a count out of range is a usage error, nothing created */
+    const char *bad[] = {"generate", "patients", "--count", "0", NULL};
+    rc = run_sluice_cli(db.url, bad, NULL, &out);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(out ? out : "", "--count"));
+    free(out);
+    assert_int_equal(q("SELECT count(*) FROM patients"), before + 5);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(generation_makes_3600_rows),
@@ -527,11 +657,13 @@ int main(void) {
         cmocka_unit_test(foreign_keys_and_bad_rows),
         cmocka_unit_test(wrong_header_writes_nothing),
         cmocka_unit_test(paced_cycles_one_delay_apart),
+        cmocka_unit_test(a_file_cut_mid_load_fails_with_the_exact_count),
         cmocka_unit_test(bulk_resume_after_a_failure_without_duplicates),
         cmocka_unit_test(measurements_read_back_in_time_order),
         cmocka_unit_test(csv_from_an_upload),
         cmocka_unit_test(parameters_api),
         cmocka_unit_test(patients_api),
+        cmocka_unit_test(generate_patients_cli),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

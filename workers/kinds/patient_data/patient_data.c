@@ -337,9 +337,12 @@ static int open_file(struct pd_load *L) {
 }
 
 /* Reads the file from offset through the reader (fn for each record); hashes what it
- * reads when st is not NULL. 0, 1 when fn stopped, -1 on a read error (L->error). */
+ * reads when st is not NULL. The scan (bounded false) reads to the end and sets
+ * L->file_size; the load (bounded true) reads exactly to L->file_size, so rows appended
+ * since the scan are not loaded, and a file that shrank is an error, never a silent
+ * early end. 0, 1 when fn stopped, -1 on a read error (L->error). */
 static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn fn, void *arg,
-                     crypto_generichash_state *st, int64_t *size) {
+                     crypto_generichash_state *st, bool bounded) {
     int fd = open_file(L);
     if (fd < 0) return -1;
     if (offset && lseek(fd, offset, SEEK_SET) != offset) {
@@ -354,11 +357,21 @@ static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn f
     int rc = buf ? 0 : -1;
     int64_t total = offset;
     while (rc == 0) {
-        ssize_t n = read(fd, buf, READ_CHUNK);
+        size_t want = READ_CHUNK;
+        if (bounded && L->file_size - total < (int64_t)want) want = (size_t)(L->file_size - total);
+        ssize_t n = want ? read(fd, buf, want) : 0;
         if (n < 0) {
             if (errno == EINTR) continue;
             snprintf(L->error, sizeof L->error, "reading %.300s at byte %lld: %.300s", L->path,
                      (long long)total, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n == 0 && bounded && total < L->file_size) {
+            snprintf(L->error, sizeof L->error,
+                     "%.300s shrank while it was being loaded: it ends at byte %lld, where the "
+                     "first pass read %lld bytes",
+                     L->path, (long long)total, (long long)L->file_size);
             rc = -1;
             break;
         }
@@ -371,7 +384,7 @@ static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn f
         rc = pdcsv_feed(&r, buf, (size_t)n, fn, arg);
     }
     if (rc == -1 && !L->error[0]) snprintf(L->error, sizeof L->error, "out of memory");
-    if (size) *size = total;
+    if (!bounded) L->file_size = total;
     pdcsv_cleanup(&r);
     free(buf);
     close(fd);
@@ -621,7 +634,7 @@ static enum job_outcome run_file(struct pd_load *L, double t0) {
     struct scan s = {.L = L, .sorted = true};
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof L->fingerprint);
-    int rc = read_file(L, 0, 1, scan_record, &s, &st, &L->file_size);
+    int rc = read_file(L, 0, 1, scan_record, &s, &st, false);
     crypto_generichash_final(&st, L->fingerprint, sizeof L->fingerprint);
     if (rc < 0) return finish(L, JOB_FAILED, t0);
     if (rc > 0 || !s.header_seen) {
@@ -716,7 +729,7 @@ static enum job_outcome run_file(struct pd_load *L, double t0) {
                         .skip_header = L->start.offset == 0,
                         .end = L->start.offset,
                         .next_line = L->start.line};
-    rc = read_file(L, L->start.offset, L->start.line, load_record, &ld, NULL, NULL);
+    rc = read_file(L, L->start.offset, L->start.line, load_record, &ld, NULL, true);
     if (rc == 0) {
         struct pd_pos next = {.offset = ld.end, .line = ld.next_line};
         if (L->cycle_open) {
