@@ -244,7 +244,7 @@ cat >> .env <<EOF
 SLUICE_PUBLISH=127.0.0.1:$sluice_port
 SFTP_PUBLISH=127.0.0.1:$sftp_port
 JOB_TEST_KINDS=true
-WORKER_THREADS=2
+JOB_QUEUES=default:2,ingest:2
 SHUTDOWN_GRACE_SECONDS=10
 EOF
 # The key of centre dem12 (key only: its password is empty).
