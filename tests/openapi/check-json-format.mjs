@@ -27,7 +27,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const MIN_SCALE_SAMPLES = 3;
+// Enough fractional values that coarse data (0.25 h, 0.5 h stored at 4 decimals) does not
+// pass for a lower rounding: 12 values of a field rounded to 4 decimals all showing 2 or
+// fewer happens only when the data itself is round.
+const MIN_SCALE_SAMPLES = 12;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 const TIME_LIKE = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -272,6 +275,7 @@ function selfTest() {
   const good = [
     { path: '/things', raw: '{"items":[{"id":1,"h":1.2345,"at":"2025-01-31T03:00:00Z"},{"id":2,"h":0.5,"at":null}],"d":"2025-01-31"}' },
     { path: '/things', raw: '{"items":[{"id":3,"h":2.1234},{"id":4,"h":3.0001}],"s":"a : b, c"}' },
+    { path: '/things', raw: '{"items":[{"h":1.1111},{"h":2.2222},{"h":3.3333},{"h":4.4444},{"h":5.5555},{"h":6.6666},{"h":7.7777},{"h":8.8888}]}' },
     { path: '/things/1', raw: '{"id":1,"h":1.2345,"at":"2025-01-31T03:00:00Z","x":"caf\u00e9"}' },
   ];
   const cases = [
@@ -285,7 +289,7 @@ function selfTest() {
     ['{"x":"\\u0041"}', 'escapes a printable character'],
     ['{"d":"yesterday"}', 'is a date'],
     ['{"at":"2025-01-31"}', 'is a time'],
-    ['{"h":[1.23,4.56,7.89]}', 'different numbers of decimals'],
+    ['{"h":[1.23,4.56,7.89,1.21,4.51,7.81,1.22,4.52,7.82,1.24,4.54,7.84]}', 'different numbers of decimals'],
   ];
   const dir = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'json-format-'));
   const write = (recs) =>
