@@ -671,7 +671,16 @@ static enum job_outcome run_file(struct pd_load *L, double t0) {
         bool found = false, finished = false;
         if (L->resume || job_attempt(L->ctx) > 1) {
             int r = pd_pg_load_record(L, &found, &finished);
-            if (r == -2 && !L->resume) { /* a retry of a load of another file version */
+            if (r == -2 && !L->resume && L->record_job == job_id(L->ctx) && L->start.offset > 0) {
+                /* This job committed rows of the file, which has changed since: starting
+                 * over would load them twice. */
+                snprintf(L->error, sizeof L->error,
+                         "%.300s changed between attempts of this job, which had already "
+                         "loaded part of it: nothing more is loaded (no row twice); load the "
+                         "new file with a new job",
+                         L->path);
+                return finish(L, JOB_FAILED, t0);
+            } else if (r == -2 && !L->resume) { /* a retry of a load of another file version */
                 found = false;
                 L->error[0] = '\0';
             } else if (r != 0) {

@@ -85,7 +85,11 @@ int pd_pg_load_record(struct pd_load *L, bool *found, bool *finished) {
         *found = true;
         char hex[65];
         text_hex(L->fingerprint, sizeof L->fingerprint, hex);
+        L->record_job = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
         if (strcmp(hex, PQgetvalue(r, 0, 0)) != 0) {
+            /* Where the other version's load stopped: a retry of that same job must not
+             * start over on top of the rows it committed (the caller decides). */
+            L->start.offset = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
             snprintf(L->error, sizeof L->error,
                      "cannot resume: %.300s changed since the load that resume=true would continue "
                      "(its content differs); load it without resume",
@@ -97,7 +101,6 @@ int pd_pg_load_record(struct pd_load *L, bool *found, bool *finished) {
         L->start.line = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
         L->cycles_before = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
         *finished = PQgetvalue(r, 0, 4)[0] == 't';
-        L->record_job = strtoll(PQgetvalue(r, 0, 5), NULL, 10);
     }
     PQclear(r);
     return 0;
