@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 #include "api/pagination.h"
 #include "api/query_params.h"
+#include "api/row_query.h"
 #include "core/json_out.h"
 #include "db/db.h"
 #include "http/reply.h"
@@ -165,16 +166,9 @@ void api_centre_kpis(struct request *req) {
                        date_param(&to, "infinity"),
                        instant_param(&to, "infinity"),
                        buckets[bucket < 0 ? 0 : bucket]};
-    PGresult *r = db_exec(req->db, &q_centre_kpis, 6, v);
-    if (!r) {
-        reply_db_error(req, "centre KPIs");
-        return;
-    }
-    if (PQntuples(r) == 0)
-        reply_problem(req, PROBLEM_NOT_FOUND, "no centre with code \"%s\"", code);
-    else
-        reply_json_text(req, 200, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-    PQclear(r);
+    char not_found[CENTRE_CODE_MAX + 32];
+    snprintf(not_found, sizeof not_found, "no centre with code \"%s\"", code);
+    row_query_then(req, &q_centre_kpis, 6, v, "centre KPIs", not_found);
 }
 
 void api_kpis_compare(struct request *req) {
