@@ -339,8 +339,9 @@ static int open_file(struct pd_load *L) {
 /* Reads the file from offset through the reader (fn for each record); hashes what it
  * reads when st is not NULL. The scan (bounded false) reads to the end and sets
  * L->file_size; the load (bounded true) reads exactly to L->file_size, so rows appended
- * since the scan are not loaded, and a file that shrank is an error, never a silent
- * early end. 0, 1 when fn stopped, -1 on a read error (L->error). */
+ * since the scan are not loaded, and a file that shrank, or whose unterminated last line
+ * grew, is an error, never a silent early end or a cut value. 0, 1 when fn stopped, -1 on a read
+ * error (L->error). */
 static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn fn, void *arg,
                      crypto_generichash_state *st, bool bounded) {
     int fd = open_file(L);
@@ -356,6 +357,7 @@ static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn f
     pdcsv_init(&r, L->max_record, offset, line);
     int rc = buf ? 0 : -1;
     int64_t total = offset;
+    char last = '\n'; /* the last byte read (from offset: a committed record ended there) */
     while (rc == 0) {
         size_t want = READ_CHUNK;
         if (bounded && L->file_size - total < (int64_t)want) want = (size_t)(L->file_size - total);
@@ -375,10 +377,22 @@ static int read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn f
             rc = -1;
             break;
         }
+        char more;
+        if (n == 0 && bounded && last != '\n' && pread(fd, &more, 1, total) == 1) {
+            /* The scan ended in a line without its end of line, and that line has grown
+             * since: finishing it here would load a cut value. */
+            snprintf(L->error, sizeof L->error,
+                     "%.300s grew while it was being loaded, and the line that ended it at "
+                     "byte %lld had no end of line: load it again once it is complete",
+                     L->path, (long long)total);
+            rc = -1;
+            break;
+        }
         if (n == 0) {
             rc = pdcsv_finish(&r, fn, arg);
             break;
         }
+        last = buf[n - 1];
         total += n;
         if (st) crypto_generichash_update(st, (const unsigned char *)buf, (size_t)n);
         rc = pdcsv_feed(&r, buf, (size_t)n, fn, arg);
