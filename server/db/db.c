@@ -173,11 +173,14 @@ static PGconn *live_conn(struct db *db) {
     atomic_fetch_add(&connect_attempts, 1);
     /* connect_timeout keeps a dead server from stalling a worker for long. */
     /* TCP keepalives find a silently dropped connection (a job waiting on a long
-     * statement, a listener waiting for notifications) within about a minute. */
-    const char *keys[] = {
-        "dbname",          "connect_timeout",     "application_name", "keepalives",
-        "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
-    const char *vals[] = {db->url, "5", "sluice", "1", "30", "10", "3", NULL};
+     * statement, a listener waiting for notifications) within about a minute. Text is
+     * UTF-8 on sluice's side whatever the database's encoding (PostgreSQL converts, or
+     * refuses a character the database cannot hold): never its bytes taken as another
+     * encoding's. */
+    const char *keys[] = {"dbname",           "connect_timeout", "application_name",
+                          "keepalives",       "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", "client_encoding", NULL};
+    const char *vals[] = {db->url, "5", "sluice", "1", "30", "10", "3", "UTF8", NULL};
     db->conn = PQconnectdbParams(keys, vals, 1);
     bool ok = db->conn && PQstatus(db->conn) == CONNECTION_OK;
     if (ok) PQsetNoticeProcessor(db->conn, quiet_notices, NULL);

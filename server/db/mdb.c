@@ -140,6 +140,11 @@ static void abandon(struct mdb *c, MYSQL_RES *res) {
 
 int mdb_stream(struct mdb *c, const char *sql, mdb_row_fn row_fn, void *arg,
                struct mdb_error *err) {
+    return mdb_stream_columns(c, sql, NULL, row_fn, arg, err);
+}
+
+int mdb_stream_columns(struct mdb *c, const char *sql, mdb_columns_fn columns_fn, mdb_row_fn row_fn,
+                       void *arg, struct mdb_error *err) {
     if (c->dead) {
         error_text(err, "querying %s: %s", c->where,
                    "the connection was closed after an earlier stop");
@@ -169,9 +174,9 @@ int mdb_stream(struct mdb *c, const char *sql, mdb_row_fn row_fn, void *arg,
     }
     for (unsigned i = 0; i < n; i++) names[i] = fields[i].name;
     struct mdb_row row = {.ncols = n, .names = names};
-    int rc = 0;
+    int rc = columns_fn ? columns_fn(arg, n, names) : 0;
     MYSQL_ROW r;
-    while ((r = mysql_fetch_row(res)) != NULL) {
+    while (rc == 0 && (r = mysql_fetch_row(res)) != NULL) {
         row.values = (const char *const *)r;
         row.lengths = mysql_fetch_lengths(res);
         rc = row_fn(arg, &row);

@@ -60,6 +60,14 @@ typedef int (*mdb_row_fn)(void *arg, const struct mdb_row *row);
  * is closed (mdb_close still frees it); other errors leave it usable. */
 int mdb_stream(struct mdb *c, const char *sql, mdb_row_fn row_fn, void *arg, struct mdb_error *err);
 
+/* Called once with the result's column names (aliases) before any row, even when the
+ * result has none; returns 0 to go on, anything else to stop as row_fn does. */
+typedef int (*mdb_columns_fn)(void *arg, unsigned ncols, const char *const *names);
+
+/* mdb_stream, calling columns_fn (when not NULL) before the rows. */
+int mdb_stream_columns(struct mdb *c, const char *sql, mdb_columns_fn columns_fn, mdb_row_fn row_fn,
+                       void *arg, struct mdb_error *err);
+
 /* Runs one statement that returns no rows we need (DDL, INSERT); 0 or -1 with err. */
 int mdb_exec(struct mdb *c, const char *sql, struct mdb_error *err);
 

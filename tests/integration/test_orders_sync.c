@@ -231,6 +231,16 @@ static void cleaning_rules(void **state) {
     free(out);
     char *after = orders_digest();
     assert_string_equal(before, after);
+    free(after);
+    assert_last_run("status", "failed");
+    /* the same with a result of no row: still refused (not "every ERP order left") */
+    const char *empty = "SELECT numero_commande, extension FROM raw_rows WHERE 1 = 0";
+    assert_int_equal(write_file(qpath, empty, strlen(empty)), 0);
+    assert_int_equal(run_sync(env, &out), 1);
+    assert_non_null(strstr(out, "no column named status"));
+    free(out);
+    after = orders_digest();
+    assert_string_equal(before, after);
     free(before);
     free(after);
     assert_last_run("status", "failed");

@@ -48,8 +48,21 @@ static void double_encoding(void **state) {
                         "e");
     /* ASCII only: nothing to repair */
     assert_string_equal(CLEAN("Planifiee"), "Planifiee");
-    /* a character outside Latin-1 (€) anywhere: kept as it is */
-    assert_string_equal(CLEAN("\xC3\x83\xC2\xA9 \xE2\x82\xAC"), "\xC3\x83\xC2\xA9 \xE2\x82\xAC");
+    /* MariaDB's latin1 is Windows-1252: "PLANIFIÉE" written as UTF-8 into a latin1 column
+     * reads back as "PLANIFIÃ‰E" (É = C3 89, 0x89 = U+2030 ‰): repaired too */
+    assert_string_equal(CLEAN("PLANIFI\xC3\x83\xE2\x80\xB0"
+                              "E"),
+                        "PLANIFI\xC3\x89"
+                        "E");
+    /* "’" (E2 80 99) double-encoded through Windows-1252: "â€™" */
+    assert_string_equal(CLEAN("l\xC3\xA2\xE2\x82\xAC\xE2\x84\xA2"
+                              "atelier"),
+                        "l\xE2\x80\x99"
+                        "atelier");
+    /* a character outside MariaDB's latin1 anywhere: kept as it is */
+    assert_string_equal(CLEAN("\xC3\x83\xC2\xA9 \xE2\x86\x92"), "\xC3\x83\xC2\xA9 \xE2\x86\x92");
+    /* € alone (0x80 is no UTF-8 lead byte): kept */
+    assert_string_equal(CLEAN("10 \xE2\x82\xAC"), "10 \xE2\x82\xAC");
     /* repaired once only: triple encoding comes back double-encoded */
     assert_string_equal(CLEAN("\xC3\x83\xC2\x83\xC3\x82\xC2\xA9"), "\xC3\x83\xC2\xA9");
     /* NULs removed and spaces trimmed before the repair */
@@ -228,8 +241,10 @@ static void bounds(void **state) {
 }
 
 static struct erp_order mk(bool stock, int32_t days, const char *coffre) {
-    struct erp_order o = {.stock = stock, .days = days, .coffre_null = coffre == NULL};
+    struct erp_order o = {
+        .stock = stock, .days = days, .coffre_null = coffre == NULL, .status = "Planifiee"};
     strcpy(o.numero, "1");
+    strcpy(o.status_text, "Planifiee");
     if (coffre) strcpy(o.coffre, coffre);
     return o;
 }
@@ -250,6 +265,15 @@ static void one_row_per_order(void **state) {
     assert_false(erp_order_better(&b, &a));
     a = mk(false, 20, NULL), b = mk(false, 20, NULL);
     assert_false(erp_order_better(&a, &b)); /* equal: not better */
+    /* equal on the spec's keys: the smallest status, then source text (byte order), so
+     * the winner does not depend on the order of the ERP's rows */
+    a = mk(false, 20, "SOP 1"), b = mk(false, 20, "SOP 1");
+    a.status = "Planifiee", b.status = "vitrage";
+    assert_true(erp_order_better(&a, &b));
+    assert_false(erp_order_better(&b, &a));
+    strcpy(a.status_text, "PLANIFIEE"), b.status = "Planifiee";
+    assert_true(erp_order_better(&a, &b)); /* "PLANIFIEE" < "Planifiee" */
+    assert_false(erp_order_better(&b, &a));
     struct erp_order x = mk(false, 1, NULL), y = x;
     strcpy(y.extension, "B");
     assert_false(erp_same_order(&x, &y));

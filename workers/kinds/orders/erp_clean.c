@@ -45,9 +45,25 @@ long erp_utf8_chars(const char *s, size_t len) {
     return chars;
 }
 
-/* Double encoding: when every character of s is Latin-1 (U+0000..U+00FF) and those
- * code points, taken as bytes, are valid UTF-8 with a multi-byte sequence, writes the
- * bytes over s (they are fewer) and returns the new length; else returns len. */
+/* The byte a character stands for in MariaDB's `latin1`, which is Windows-1252: U+0000..
+ * U+00FF for themselves, and the 27 characters Windows-1252 puts at 0x80..0x9F (so that
+ * `É` written as UTF-8 into a latin1 column reads back as `Ã‰`, U+00C3 U+2030).
+ * -1 for any other character. */
+static int latin1_byte(unsigned cp) {
+    static const unsigned short cp1252[32] = {
+        0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+        0x2039, 0x0152, 0,      0x017D, 0,      0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+        0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178};
+    if (cp <= 0xFF) return (int)cp;
+    for (int i = 0; i < 32; i++)
+        if (cp1252[i] == cp) return 0x80 + i;
+    return -1;
+}
+
+/* Double encoding: when every character of s is a character of MariaDB's latin1 (see
+ * latin1_byte) and the bytes they stand for are valid UTF-8 with a multi-byte sequence,
+ * writes those bytes over s (they are never more) and returns the new length; else
+ * returns len. */
 static size_t repair(char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s;
     unsigned char bytes[ERP_TEXT_MAX];
@@ -56,10 +72,11 @@ static size_t repair(char *s, size_t len) {
     unsigned cp;
     for (size_t i = 0; i < len;) {
         size_t n = utf8_next(p + i, len - i, &cp);
-        if (n == 0 || cp > 0xFF) return len;
+        int b = n ? latin1_byte(cp) : -1;
+        if (b < 0) return len;
         if (nb == sizeof bytes) return len; /* longer than any text we repair */
-        bytes[nb++] = (unsigned char)cp;
-        high |= cp >= 0x80;
+        bytes[nb++] = (unsigned char)b;
+        high |= b >= 0x80;
         i += n;
     }
     if (!high || erp_utf8_chars((const char *)bytes, nb) < 0) return len;
@@ -233,6 +250,12 @@ bool erp_order_better(const struct erp_order *a, const struct erp_order *b) {
     if (a->stock != b->stock) return a->stock;
     if (a->days != b->days) return a->days > b->days;
     if (a->coffre_null != b->coffre_null) return b->coffre_null;
-    if (a->coffre_null) return false;
-    return strcmp(a->coffre, b->coffre) < 0;
+    int c = a->coffre_null ? 0 : strcmp(a->coffre, b->coffre);
+    if (c != 0) return c < 0;
+    /* Beyond the spec's three keys (rows that tie on them, e.g. two headers of one order
+     * with different statuses): the smallest status, then source text, in byte order,
+     * so that the winner never depends on the order the ERP returned the rows in. */
+    c = strcmp(a->status, b->status);
+    if (c != 0) return c < 0;
+    return strcmp(a->status_text, b->status_text) < 0;
 }

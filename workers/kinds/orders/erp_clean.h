@@ -96,7 +96,8 @@ enum erp_reject erp_clean_row(const struct erp_raw *raw, struct erp_order *out, 
 /* Whether two cleaned rows are the same order (numero_commande, extension). */
 bool erp_same_order(const struct erp_order *a, const struct erp_order *b);
 /* The one-row-per-order rule: true when a should be kept over b (gestion_en_stock = 1
- * first, then the latest date, then the smallest coffre in byte order, NULL last). */
+ * first, then the latest date, then the smallest coffre in byte order, NULL last; rows
+ * equal on those: the smallest status, then status text, in byte order). */
 bool erp_order_better(const struct erp_order *a, const struct erp_order *b);
 
 #endif

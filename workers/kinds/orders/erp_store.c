@@ -74,7 +74,8 @@ int erp_store_run_end(struct db *db, int64_t run_id, const char *status, const s
 static const char stage_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS sluice_erp_stage ("
     " numero_commande text COLLATE \"C\" NOT NULL, extension text COLLATE \"C\" NOT NULL,"
-    " status text NOT NULL, status_source text NOT NULL, date_modification date NOT NULL,"
+    " status text COLLATE \"C\" NOT NULL, status_source text COLLATE \"C\" NOT NULL,"
+    " date_modification date NOT NULL,"
     " coffre text COLLATE \"C\", gestion_en_stock boolean NOT NULL)";
 
 int erp_store_stage_begin(struct db *db) {
@@ -105,7 +106,7 @@ static const char new_sql[] =
     "CREATE TEMP TABLE sluice_erp_new ON COMMIT DROP AS"
     " SELECT DISTINCT ON (numero_commande, extension) * FROM sluice_erp_stage"
     " ORDER BY numero_commande, extension, gestion_en_stock DESC, date_modification DESC,"
-    " coffre ASC NULLS LAST";
+    " coffre ASC NULLS LAST, status, status_source"; /* the last two: see erp_order_better */
 
 /* Orders whose values changed, and API orders the ERP takes over. */
 static const char update_sql[] =

@@ -42,11 +42,13 @@ struct sync {
     char error[768];
 };
 
-/* Maps the result's columns to the fields by alias; false (error set) when one lacks. */
-static bool map_columns(struct sync *s, const struct mdb_row *row) {
+/* Maps the result's columns to the fields by alias, before any row (so that a result
+ * without rows is checked too); stops the stream (error set) when one lacks. */
+static int map_columns(void *arg, unsigned ncols, const char *const *names) {
+    struct sync *s = arg;
     for (int c = 0; c < ERP_COL_COUNT; c++) s->col[c] = -1;
-    for (unsigned i = 0; i < row->ncols; i++) {
-        int c = erp_col_find(row->names[i]);
+    for (unsigned i = 0; i < ncols; i++) {
+        int c = erp_col_find(names[i]);
         if (c >= 0 && s->col[c] < 0) s->col[c] = (int)i;
     }
     for (int c = 0; c < ERP_COL_COUNT; c++) {
@@ -55,10 +57,10 @@ static bool map_columns(struct sync *s, const struct mdb_row *row) {
                      "the ERP query's result has no column named %s (it needs numero_commande, "
                      "extension, status, date_modification, coffre, gestion_en_stock)",
                      erp_col_name((enum erp_col)c));
-            return false;
+            return STOP_COLUMNS;
         }
     }
-    return true;
+    return 0;
 }
 
 static int flush(struct sync *s, bool force) {
@@ -81,7 +83,6 @@ static int stage_best(struct sync *s) {
 
 static int on_row(void *arg, const struct mdb_row *row) {
     struct sync *s = arg;
-    if (row->index == 0 && !map_columns(s, row)) return STOP_COLUMNS;
     s->k.rows_read++;
     struct erp_raw raw;
     size_t longest = 0;
@@ -173,7 +174,7 @@ static int stream(struct sync *s, const char *sql, struct mdb *erp, bool *lost) 
                  db_last_error(s->db));
         return JOB_RETRY;
     }
-    int rc = mdb_stream(erp, sql, on_row, s, &merr);
+    int rc = mdb_stream_columns(erp, sql, map_columns, on_row, s, &merr);
     if (rc == 0 && (stage_best(s) != 0 || flush(s, true) != 0)) rc = STOP_POSTGRES;
     if (rc == 0) {
         if (db_copy_end(s->db, NULL) == 0) return 0;
