@@ -1,9 +1,10 @@
 /* fuzz_logparse: feeds the input to the LOG line decoder line by line (as the ingest splits
  * a file on '\n'), resolving each event's time in Europe/Paris in file order, and checks:
  * the decoded text is valid UTF-8 without NUL bytes, a reject has a reason, an event has a
- * name (empty only for an unknown event), a wait is within bounds, a job profile has a reference and a decimal length, and
- * UTC formatting round-trips the date. Also feeds the input to logparse_file_day and
- * logparse_wanted_name as a file name. The zone is loaded once in LLVMFuzzerInitialize. */
+ * name (empty only for an unknown event), a wait is within bounds, a job profile has a reference
+ * and a decimal length, and UTC formatting round-trips the date. Also feeds the input to
+ * logparse_file_day and logparse_wanted_name as a file name. The zone is loaded once in
+ * LLVMFuzzerInitialize. */
 #include "core/text.h"
 #include "machine_logs/logparse.h"
 #include "machine_logs/tz.h"
