@@ -1,9 +1,10 @@
 /* fuzz_logparse: feeds the input to the LOG line decoder line by line (as the ingest splits
  * a file on '\n'), resolving each event's time in Europe/Paris in file order, and checks:
  * the decoded text is valid UTF-8 without NUL bytes, a reject has a reason, an event has a
- * name, a wait is within bounds, a job profile has a reference and a decimal length, and
- * UTC formatting round-trips the date. Also feeds the input to logparse_file_day and
- * logparse_wanted_name as a file name. The zone is loaded once in LLVMFuzzerInitialize. */
+ * name (empty only for an unknown event), a wait is within bounds, a job profile has a reference
+ * and a decimal length, and UTC formatting round-trips the date. Also feeds the input to
+ * logparse_file_day and logparse_wanted_name as a file name. The zone is loaded once in
+ * LLVMFuzzerInitialize. */
 #include "core/text.h"
 #include "machine_logs/logparse.h"
 #include "machine_logs/tz.h"
@@ -44,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         CHECK(!ln.text.ptr || !memchr(ln.text.ptr, 0, ln.text.len));
         if (ln.kind == LOGPARSE_REJECT) CHECK(ln.reason && ln.reason[0]);
         if (ln.kind >= LOGPARSE_PIECE) {
-            CHECK(ln.name.ptr && ln.name.len > 0);
+            CHECK(ln.name.ptr && (ln.name.len > 0 || ln.kind == LOGPARSE_UNKNOWN));
+            CHECK(text_utf8_valid(ln.name.ptr, ln.name.len));
             CHECK(text_utf8_valid(ln.details.ptr ? ln.details.ptr : "", ln.details.len));
             int64_t t = logparse_to_utc(&paris, &dst, ln.local);
             CHECK(t - ln.local <= 4 * 3600 && ln.local - t <= 4 * 3600);

@@ -1,10 +1,10 @@
 /* test_log_files_api: machine logs through the running server — the LOG_WATCH watcher
  * (a file renamed into a centre's folder is ingested without any call, a burst of files
- * gives one queued job), POST /jobs with the unknown-folder report in the job's events,
- * and the visibility endpoints GET /centres/{code}/log-files, /log-files/{name},
- * /log-rejects?file= and the source files of GET /sessions/{id}, with their 400/404
- * answers. Responses are recorded for the OpenAPI validation. The group owns the server,
- * its database and LOG_ROOT. */
+ * gives one queued job, a folder moved in whole with its file is ingested), POST /jobs with the
+ * unknown-folder report in the job's events, and the visibility endpoints GET
+ * /centres/{code}/log-files, /log-files/{name}, /log-rejects?file= and the source files of GET
+ * /sessions/{id}, with their 400/404 answers. Responses are recorded for the OpenAPI validation.
+ * The group owns the server, its database and LOG_ROOT. */
 #include "production_util.h"
 
 #include <stdarg.h>
@@ -108,6 +108,28 @@ static void watcher_ingests_without_a_call(void **state) {
     assert_true(jobs >= 2 && jobs <= 7); /* deduplicated while queued, never one per event */
 }
 
+/* A folder moved into LOG_ROOT whole, its LOG file in it: no event tells of the file, the
+ * folder's arrival queues its centre's ingest. */
+static void watcher_folder_moved_in(void **state) {
+    (void)state;
+    struct http_response r;
+    api_call(&env, env.operator_, "POST", "/centres",
+             "{\"code\": \"WAT2\", \"nom\": \"Centre WAT2\", \"type_cu\": \"PVC\","
+             " \"log_folder\": \"WAT2 (PVC)\"}",
+             201, &r);
+    http_response_cleanup(&r);
+    char stage[4600], file[4700], dir[4600];
+    snprintf(stage, sizeof stage, "%s/.staging", root);
+    assert_int_equal(mkdir(stage, 0755), 0);
+    snprintf(file, sizeof file, "%s/20250528.LOG", stage);
+    assert_int_equal(write_file(file, LIT(day)), 0);
+    snprintf(dir, sizeof dir, "%s/WAT2 (PVC)", root);
+    assert_int_equal(rename(stage, dir), 0);
+    wait_for("SELECT total_pieces FROM session_production s JOIN centre_usinage c"
+             " ON c.id = s.centre_usinage_id WHERE c.code = 'WAT2'",
+             "2");
+}
+
 static void visibility(void **state) {
     (void)state;
     json_t *page = api_get_json(&env, env.viewer, "/centres/WAT1/log-files?limit=2");
@@ -194,6 +216,7 @@ static void unknown_folder_reported(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(watcher_ingests_without_a_call),
+        cmocka_unit_test(watcher_folder_moved_in),
         cmocka_unit_test(visibility),
         cmocka_unit_test(unknown_folder_reported),
     };

@@ -4,7 +4,9 @@
  * window, a stop closed by the next day's file, incremental reads of an appended file, a
  * partial last line completed later, truncation and replacement without duplicates, the
  * autumn and spring DST changes, a file name without a date, the unknown-folder report,
- * and the result counters. Each test has its own database and LOG_ROOT. */
+ * the result counters, the last line of a closed file without its end, a file arriving
+ * after a later one, a rewrite in place of a file's middle, and runs of NUL bytes. Each test has
+ * its own database and LOG_ROOT. */
 #include "logs_util.h"
 
 #include <stdarg.h>
@@ -16,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define LIT(s) s, sizeof(s) - 1
 
@@ -135,48 +139,60 @@ static void test_rules_and_figures(void **state) {
     free(out);
     assert_int_equal(logs_qi(&e, "SELECT count(*) FROM piece_production"), 3);
 
-    /* day 2: its MachineStart closes day 1's open stop; its last line has no end yet */
-    assert_int_equal(logs_write(&e, "20250529.LOG",
+    /* day 2, a file of today (in the centre's zone, so still being written; its lines keep
+     * the times of 2025-05-29): its MachineStart closes day 1's open stop; its last line has
+     * no end yet */
+    char today[16], iso[16], sql[1024], want[256];
+    char *t = logs_q(&e, "SELECT to_char(now() AT TIME ZONE 'Europe/Paris', 'YYYYMMDD')");
+    assert_non_null(t);
+    snprintf(today, sizeof today, "%s.LOG", t);
+    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2s", t, t + 4, t + 6);
+    free(t);
+    assert_int_equal(logs_write(&e, today,
                                 LIT("20250529 06:00:00|@MachineStart\n"
                                     "20250529 06:10:00|@StukUitgevoerd: a\n"
                                     "20250529 06:20:00|@StukUitgevoerd: b"),
                                 false),
                      0);
     assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    snprintf(want, sizeof want, "2025-05-29T04:00:00Z 80400 1 %s", today);
     assert_q(
         &e,
         "SELECT sluice_rfc3339(timestamp_fin) || ' ' || duree_secondes || ' ' ||"
         " closed_by_line || ' ' || (SELECT name FROM log_file f WHERE f.id = closed_by_file_id)"
         " FROM periode_arret WHERE log_line = 18",
-        "2025-05-29T04:00:00Z 80400 1 20250529.LOG");
+        want);
     /* stored whole, it adds nothing to either day */
     assert_close(&e,
                  "SELECT temps_arret_volontaire FROM session_production"
                  " WHERE date_production = '2025-05-28'",
                  600.0 / 3600);
-    assert_q(&e,
+    snprintf(sql, sizeof sql,
              "SELECT concat_ws(',', s.total_pieces, f.byte_offset, f.line_number, f.size)"
-             " FROM session_production s, log_file f WHERE s.date_production = '2025-05-29'"
-             " AND f.name = '20250529.LOG'",
-             "1,69,2,105");
+             " FROM session_production s, log_file f WHERE s.date_production = '%s'"
+             " AND f.name = '%s'",
+             iso, today);
+    assert_q(&e, sql, "1,69,2,105");
     /* the partial line completed, more appended: only the new lines are read */
-    assert_int_equal(
-        logs_write(&e, "20250529.LOG", LIT("\n20250529 07:00:00|@StukUitgevoerd: c\n"), true), 0);
+    assert_int_equal(logs_write(&e, today, LIT("\n20250529 07:00:00|@StukUitgevoerd: c\n"), true),
+                     0);
     assert_int_equal(logs_ingest(&e, &out, NULL), 0);
     assert_non_null(strstr(out, "\"pieces\":2"));
     free(out);
-    assert_q(&e,
+    snprintf(sql, sizeof sql,
              "SELECT string_agg(numero_piece || '=' || details || '#' || log_line, ' '"
              " ORDER BY numero_piece) FROM piece_production p JOIN session_production s"
-             " ON s.id = p.session_id WHERE s.date_production = '2025-05-29'",
-             "1=a#2 2=b#3 3=c#4");
-    assert_close(&e,
-                 "SELECT duree_production_totale FROM session_production"
-                 " WHERE date_production = '2025-05-29'",
-                 50.0 / 60);
+             " ON s.id = p.session_id WHERE s.date_production = '%s'",
+             iso);
+    assert_q(&e, sql, "1=a#2 2=b#3 3=c#4");
+    snprintf(sql, sizeof sql,
+             "SELECT duree_production_totale FROM session_production"
+             " WHERE date_production = '%s'",
+             iso);
+    assert_close(&e, sql, 50.0 / 60);
 
     /* replaced by different bytes: re-derived, nothing duplicated, the stop re-closed */
-    assert_int_equal(logs_write(&e, "20250529.LOG",
+    assert_int_equal(logs_write(&e, today,
                                 LIT("20250529 05:00:00|@MachineStart: plus t\xf4t\n"
                                     "20250529 05:30:00|@StukUitgevoerd: x\n"),
                                 false),
@@ -184,32 +200,35 @@ static void test_rules_and_figures(void **state) {
     assert_int_equal(logs_ingest(&e, &out, NULL), 0);
     assert_non_null(strstr(out, "\"rereads\":1"));
     free(out);
+    snprintf(want, sizeof want, "2025-05-28:1=p1 2025-05-28:2=p2 2025-05-28:3=p3 %s:1=x", iso);
     assert_q(&e,
              "SELECT string_agg(s.date_production || ':' || p.numero_piece || '=' || p.details,"
              " ' ' ORDER BY s.date_production, p.numero_piece) FROM piece_production p"
              " JOIN session_production s ON s.id = p.session_id",
-             "2025-05-28:1=p1 2025-05-28:2=p2 2025-05-28:3=p3 2025-05-29:1=x");
+             want);
     assert_q(&e,
              "SELECT sluice_rfc3339(timestamp_fin) || ' ' || closed_by_line FROM periode_arret"
              " WHERE log_line = 18",
              "2025-05-29T03:00:00Z 1");
-    assert_q(&e, "SELECT rereads || ',' || lines FROM log_file WHERE name = '20250529.LOG'", "1,2");
+    snprintf(sql, sizeof sql, "SELECT rereads || ',' || lines FROM log_file WHERE name = '%s'",
+             today);
+    assert_q(&e, sql, "1,2");
     assert_int_equal(logs_qi(&e, "SELECT count(*) FROM evenement_log"), 7);
 
     /* truncated: read again; the stop it closed is open again until a start comes */
-    assert_int_equal(logs_write(&e, "20250529.LOG", LIT("junk\n"), false), 0);
+    assert_int_equal(logs_write(&e, today, LIT("junk\n"), false), 0);
     assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
     assert_q(&e,
              "SELECT COALESCE(timestamp_fin::text, 'open') FROM periode_arret WHERE log_line = 18",
              "open");
     /* the day that file alone fed is gone with its rows */
-    assert_int_equal(logs_qi(&e, "SELECT count(*) FROM session_production"
-                                 " WHERE date_production = '2025-05-29'"),
-                     0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM session_production WHERE date_production = '%s'", iso);
+    assert_int_equal(logs_qi(&e, sql), 0);
     assert_int_equal(logs_qi(&e, "SELECT count(*) FROM piece_production"), 3);
-    assert_q(&e,
-             "SELECT non_event_lines || ',' || rereads FROM log_file WHERE name = '20250529.LOG'",
-             "1,2");
+    snprintf(sql, sizeof sql,
+             "SELECT non_event_lines || ',' || rereads FROM log_file WHERE name = '%s'", today);
+    assert_q(&e, sql, "1,2");
     logs_env_stop(&e);
 }
 
@@ -332,11 +351,206 @@ static void test_long_line(void **state) {
     logs_env_stop(&e);
 }
 
+/* A last line without its end, in a file whose day is over, is read; a "\r\n" appended to it
+ * later only ends it: line numbers and counts are those of one read of the final file. A
+ * file named without a date is closed once untouched for LOG_WATCH_DELAY_SECONDS. */
+static void test_unterminated_last_line(void **state) {
+    (void)state;
+    struct logs_env e;
+    assert_int_equal(logs_env_start(&e, "UNT1", NULL), 0);
+    assert_int_equal(logs_write(&e, "20250528.LOG",
+                                LIT("20250528 06:00:00|@StukUitgevoerd: a\n"
+                                    "20250528 07:00:00|@StukUitgevoerd: b"),
+                                false),
+                     0);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    assert_q(&e, "SELECT total_pieces FROM session_production", "2");
+    assert_q(&e, "SELECT concat_ws(',', byte_offset, line_number, lines) FROM log_file", "73,2,2");
+    assert_int_equal(
+        logs_write(&e, "20250528.LOG", LIT("\r\n20250528 08:00:00|@StukUitgevoerd: c"), true), 0);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    assert_int_equal(logs_write(&e, "20250528.LOG", LIT("\n"), true), 0);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    assert_q(&e,
+             "SELECT string_agg(numero_piece || '=' || details || '#' || log_line, ' '"
+             " ORDER BY numero_piece) FROM piece_production",
+             "1=a#1 2=b#2 3=c#3");
+    assert_q(&e,
+             "SELECT concat_ws(',', byte_offset, line_number, lines, rejected_lines, rereads)"
+             " FROM log_file",
+             "112,3,3,0,0");
+    assert_q(&e, "SELECT total_pieces FROM session_production", "3");
+    /* a name without a date, untouched for an hour: closed too */
+    assert_int_equal(
+        logs_write(&e, "equipe.log", LIT("20250601 06:00:00|@StukUitgevoerd: x"), false), 0);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s/equipe.log", e.root, e.folder);
+    struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    assert_q(&e, "SELECT line_number || ',' || lines FROM log_file WHERE name = 'equipe.log'",
+             "1,1");
+    logs_env_stop(&e);
+}
+
+/* The stops of a centre as text, with their files and lines (for comparing two databases). */
+static char *stops_text(struct logs_env *e) {
+    return logs_q(e, "SELECT string_agg(sluice_rfc3339(a.timestamp_debut) || '..' ||"
+                     " COALESCE(sluice_rfc3339(a.timestamp_fin), 'open') || '/' ||"
+                     " COALESCE(a.duree_secondes::text, '-') || '#' || f.name || ':' ||"
+                     " a.log_line || '/' || COALESCE(c.name || ':' || a.closed_by_line, '-'),"
+                     " ' ' ORDER BY a.timestamp_debut) FROM periode_arret a"
+                     " JOIN log_file f ON f.id = a.log_file_id"
+                     " LEFT JOIN log_file c ON c.id = a.closed_by_file_id");
+}
+
+static char *sessions_text(struct logs_env *e) {
+    return logs_q(e, "SELECT string_agg(s.date_production || ':' || s.total_pieces || ':' ||"
+                     " round(s.temps_arret_volontaire::numeric, 6) || ':' ||"
+                     " round(s.duree_production_totale::numeric, 6) || ':' ||"
+                     " (SELECT string_agg(p.numero_piece || '=' || p.details, ',' ORDER BY"
+                     " p.numero_piece) FROM piece_production p WHERE p.session_id = s.id),"
+                     " ' ' ORDER BY s.date_production) FROM session_production s");
+}
+
+/* A file that arrives after a later day's file was read: the later file is read again after
+ * it, so the stops are those of reading all the files in name order. */
+static void test_file_arrives_late(void **state) {
+    (void)state;
+    static const char d28[] = "20250528 06:00:00|@MachineStart\n"
+                              "20250528 07:00:00|@StukUitgevoerd: a28\n"
+                              "20250528 17:00:00|@StukUitgevoerd: b28\n"
+                              "20250528 18:00:00|@MachineStop\n";
+    static const char d29[] = "20250529 06:00:00|@MachineStart\n"
+                              "20250529 07:00:00|@StukUitgevoerd: a29\n"
+                              "20250529 17:00:00|@StukUitgevoerd: b29\n"
+                              "20250529 18:00:00|@MachineStop\n";
+    static const char d30[] = "20250530 06:00:00|@MachineStart\n"
+                              "20250530 07:00:00|@StukUitgevoerd: a30\n"
+                              "20250530 18:00:00|@MachineStop\n";
+    struct logs_env late, inorder;
+    assert_int_equal(logs_env_start(&late, "LAT1", NULL), 0);
+    assert_int_equal(logs_env_start(&inorder, "LAT1", NULL), 0);
+    assert_int_equal(logs_write(&late, "20250529.LOG", LIT(d29), false), 0);
+    assert_int_equal(logs_ingest(&late, NULL, NULL), 0);
+    assert_int_equal(logs_write(&late, "20250528.LOG", LIT(d28), false), 0);
+    assert_int_equal(logs_ingest(&late, NULL, NULL), 0);
+    assert_int_equal(logs_write(&late, "20250530.LOG", LIT(d30), false), 0);
+    assert_int_equal(logs_ingest(&late, NULL, NULL), 0);
+    assert_int_equal(logs_write(&inorder, "20250528.LOG", LIT(d28), false), 0);
+    assert_int_equal(logs_write(&inorder, "20250529.LOG", LIT(d29), false), 0);
+    assert_int_equal(logs_write(&inorder, "20250530.LOG", LIT(d30), false), 0);
+    assert_int_equal(logs_ingest(&inorder, NULL, NULL), 0);
+    const char *want_stops =
+        "2025-05-28T16:00:00Z..2025-05-29T04:00:00Z/43200#20250528.LOG:4/20250529.LOG:1 "
+        "2025-05-29T16:00:00Z..2025-05-30T04:00:00Z/43200#20250529.LOG:4/20250530.LOG:1 "
+        "2025-05-30T16:00:00Z..open/-#20250530.LOG:3/-";
+    char *a = stops_text(&late), *b = stops_text(&inorder);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(b, want_stops);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    a = sessions_text(&late), b = sessions_text(&inorder);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    assert_q(&late, "SELECT count(*) FROM evenement_log", "6");
+    /* the same for one file asked for by name: the later ones are read again too */
+    assert_int_equal(
+        logs_write(&late, "20250527.LOG", LIT("20250527 18:00:00|@MachineStop\n"), false), 0);
+    assert_int_equal(logs_ingest(&late, NULL, "--arg", "file=20250527.LOG", NULL), 0);
+    assert_int_equal(
+        logs_write(&inorder, "20250527.LOG", LIT("20250527 18:00:00|@MachineStop\n"), false), 0);
+    assert_int_equal(logs_ingest(&inorder, NULL, NULL), 0); /* the later files again */
+    a = stops_text(&late), b = stops_text(&inorder);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "2025-05-27T16:00:00Z..2025-05-28T04:00:00Z/43200#20250527.LOG:1/"
+                              "20250528.LOG:1"));
+    free(a);
+    free(b);
+    /* a start never closes a stop that began after it (a file named without a date) */
+    assert_int_equal(
+        logs_write(&late, "zz-equipe.log", LIT("20250526 06:00:00|@MachineStart\n"), false), 0);
+    assert_int_equal(logs_ingest(&late, NULL, NULL), 0);
+    assert_q(&late,
+             "SELECT COALESCE(timestamp_fin::text, 'open') FROM periode_arret"
+             " WHERE timestamp_debut = '2025-05-30T16:00:00Z'",
+             "open");
+    logs_env_stop(&late);
+    logs_env_stop(&inorder);
+}
+
+/* Different bytes of the same length in the middle of a file rewritten in place (same
+ * inode, same size): detected by the hash of all the bytes read, re-derived, no duplicate. */
+static void test_rewrite_in_place(void **state) {
+    (void)state;
+    struct logs_env e;
+    assert_int_equal(logs_env_start(&e, "RIP1", NULL), 0);
+    char *data = malloc(400 * 64);
+    assert_non_null(data);
+    size_t k = 0;
+    for (int i = 0; i < 400; i++)
+        k += (size_t)sprintf(data + k, "20250601 %02d:%02d:00|@StukUitgevoerd: p%04d\n", 6 + i / 60,
+                             i % 60, i);
+    assert_true(k > 13000);
+    assert_int_equal(logs_write(&e, "20250601.LOG", data, k, false), 0);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    char *mid = strstr(data, "p0200");
+    assert_non_null(mid);
+    mid[0] = 'q';
+    assert_int_equal(logs_write(&e, "20250601.LOG", data, k, false), 0); /* open(p, 'w') */
+    free(data);
+    char *out = NULL;
+    assert_int_equal(logs_ingest(&e, &out, NULL), 0);
+    assert_non_null(strstr(out, "\"rereads\":1"));
+    free(out);
+    assert_q(&e, "SELECT count(*) || ',' || count(DISTINCT numero_piece) FROM piece_production",
+             "400,400");
+    assert_q(&e, "SELECT details FROM piece_production WHERE numero_piece = 201", "q0200");
+    assert_q(&e, "SELECT total_pieces FROM session_production", "400");
+    assert_q(&e, "SELECT rereads || ',' || lines FROM log_file", "1,400");
+    logs_env_stop(&e);
+}
+
+/* NUL bytes are removed first: a run of them longer than LOG_MAX_LINE_BYTES does not make a
+ * line too long (in a chunk, or longer than a chunk), nor does a line of NULs alone. */
+static void test_nul_runs(void **state) {
+    (void)state;
+    static const char *const extra[] = {"LOG_MAX_LINE_BYTES=256", "LOG_CHUNK_BYTES=4096", NULL};
+    struct logs_env e;
+    assert_int_equal(logs_env_start(&e, "NUL1", extra), 0);
+    char *big = calloc(1, 200000);
+    assert_non_null(big);
+    size_t k = 70000;
+    k += (size_t)sprintf(big + k, "20250601 08:00:00|@StukUitgevoerd: a\n") + 1000;
+    k += (size_t)sprintf(big + k, "20250601 08:01:00|@StukUitgevoerd: b\n") + 70000;
+    big[k++] = '\n';
+    k += (size_t)sprintf(big + k, "20250601 08:02:00|@StukUitgevoerd: c") + 300;
+    big[k++] = '\n';
+    assert_int_equal(logs_write(&e, "20250601.LOG", big, k, false), 0);
+    free(big);
+    assert_int_equal(logs_ingest(&e, NULL, NULL), 0);
+    assert_q(&e, "SELECT string_agg(details, ',' ORDER BY numero_piece) FROM piece_production",
+             "a,b,c");
+    assert_q(&e, "SELECT count(*) FROM log_reject", "0");
+    assert_q(&e, "SELECT line_number || ',' || lines || ',' || rejected_lines FROM log_file",
+             "4,3,0");
+    logs_env_stop(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_and_figures), cmocka_unit_test(test_dst),
         cmocka_unit_test(test_dst_across_reads),  cmocka_unit_test(test_names_and_folders),
-        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_long_line),         cmocka_unit_test(test_unterminated_last_line),
+        cmocka_unit_test(test_file_arrives_late), cmocka_unit_test(test_rewrite_in_place),
+        cmocka_unit_test(test_nul_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

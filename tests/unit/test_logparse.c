@@ -90,6 +90,17 @@ static void test_events(void **state) {
     assert_int_equal(parse("20250528 06:01:02|@machinestop"), LOGPARSE_UNKNOWN); /* case */
     assert_int_equal(parse("20250528 06:01:02|@Alarm 17"), LOGPARSE_UNKNOWN);
     assert_text(ln.name, "Alarm 17");
+    /* no name at all: an unknown event named "" (never a reject) */
+    assert_int_equal(parse("20250528 06:01:00|@: nameless"), LOGPARSE_UNKNOWN);
+    assert_non_null(ln.name.ptr);
+    assert_int_equal(ln.name.len, 0);
+    assert_text(ln.details, "nameless");
+    assert_int_equal(parse("20250528 06:02:00|@"), LOGPARSE_UNKNOWN);
+    assert_non_null(ln.name.ptr);
+    assert_int_equal(ln.name.len, 0);
+    assert_text(ln.details, NULL);
+    assert_int_equal(parse("20250528 06:02:00|@  \r"), LOGPARSE_UNKNOWN);
+    assert_int_equal(ln.name.len, 0);
 }
 
 static void test_bad_details(void **state) {
@@ -109,7 +120,6 @@ static void test_bad_details(void **state) {
         "20250528 06:01:02|@JobProfiel: R:7001 L:65x0 C:Blanc",
         "20250528 06:01:02|@JobProfiel: R:7001 L: C:Blanc",
         "20250528 06:01:02|@JobProfiel: R:7001 C:Blanc L:6500",
-        "20250528 06:01:02|@: no name",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (parse(bad[i]) != LOGPARSE_REJECT) fail_msg("accepted: %s", bad[i]);

@@ -88,11 +88,7 @@ static void on_event(void *arg, int level, const char *message) {
 static void on_done(void *arg, const struct ml_centre *c, const char *dir, const char *name,
                     bool has_day, int64_t day) {
     struct state *s = arg;
-    if (s->after == LOG_AFTER_KEEP || !has_day) return;
-    int64_t now = (int64_t)time(NULL);
-    int64_t local = now + tz_offset_at(&c->zone, now);
-    int64_t today = local / 86400 - (local % 86400 < 0);
-    if (day >= today) return;
+    if (s->after == LOG_AFTER_KEEP || !has_day || !ml_day_over(c, day)) return;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (s->after == LOG_AFTER_DELETE) {
@@ -190,6 +186,7 @@ static enum job_outcome ingest_run(struct job_ctx *ctx, const json_t *args) {
     struct state s = {.ctx = ctx, .after = cfg->log_after_ingest};
     struct ml_run run;
     ml_run_init(&run, db, cfg->log_chunk_bytes, cfg->log_max_line_bytes);
+    run.quiet_seconds = cfg->log_watch_delay_seconds;
     run.progress = on_progress;
     run.cancelled = on_cancelled;
     run.fence = on_fence;

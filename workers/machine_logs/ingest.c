@@ -46,7 +46,8 @@ static struct db_stmt q_reg_get =
     DB_STMT("SELECT id, byte_offset, line_number, lines, non_event_lines, unknown_events,"
             " rejected_lines, device, inode, encode(fingerprint, 'hex'),"
             " encode(tail_hash, 'hex'), encode(prefix_state, 'hex'),"
-            " extract(epoch FROM dst_last_ambiguous)::bigint, dst_second, rereads, size"
+            " extract(epoch FROM dst_last_ambiguous)::bigint, dst_second, rereads, size,"
+            " floor(extract(epoch FROM last_read_at))::bigint"
             " FROM log_file WHERE centre_usinage_id = $1 AND name = $2");
 
 static struct db_stmt q_reg_offsets =
@@ -234,6 +235,12 @@ int ml_centre_zone(struct ml_centre *c, char *err, size_t errlen) {
 
 void ml_centre_cleanup(struct ml_centre *c) { tz_cleanup(&c->zone); }
 
+bool ml_day_over(const struct ml_centre *c, int64_t day) {
+    int64_t now = (int64_t)time(NULL);
+    int64_t local = now + tz_offset_at(&c->zone, now);
+    return day < local / 86400 - (local % 86400 < 0);
+}
+
 /* ---- one file ---------------------------------------------------------------------------- */
 
 /* What has been committed for the file (the registry row), and what a chunk builds on. */
@@ -281,6 +288,7 @@ struct file {
     int64_t *withdraw_ids; /* this file and the later ones to withdraw */
     size_t nwithdraw;
     bool cascaded;         /* later files were withdrawn too */
+    size_t swallow;        /* bytes at the offset that only end a line already read */
     struct committed done; /* committed state */
     struct logparse_buf lb;
     struct chunk ck;
@@ -389,8 +397,13 @@ static int one_line(struct file *f, struct db *db, struct committed *st, const u
                     int64_t line_no) {
     struct chunk *ck = &f->ck;
     struct logparse_line ln;
-    bool too_long = n > (size_t)f->run->max_line;
-    if (logparse_line(&f->lb, p, too_long ? (size_t)f->run->max_line : n, &ln) != 0) {
+    /* NUL bytes are removed first: only the others count towards LOG_MAX_LINE_BYTES; keep
+     * is the first bytes holding max_line of them */
+    size_t keep = n, kept = 0, max = (size_t)f->run->max_line;
+    if (n > max)
+        for (keep = 0; keep < n && (kept < max || p[keep] == 0); keep++) kept += p[keep] != 0;
+    bool too_long = keep < n;
+    if (logparse_line(&f->lb, p, keep, &ln) != 0) {
         db_set_error(db, "out of memory decoding a line");
         return -1;
     }
@@ -477,7 +490,8 @@ static int one_line(struct file *f, struct db *db, struct committed *st, const u
         int64_t end = us < ck->start_us ? ck->start_us : us;
         if (ck->state == STOP_NEW) {
             stop_row(ck, fid, ck->new_session, ck->start_us, ck->new_line, true, end, line_no);
-        } else if (ck->state == STOP_DB) {
+        } else if (ck->state == STOP_DB && ck->start_us <= us) {
+            /* a stored stop only if it began by this start (not one of a later file) */
             ck->closed = true;
             ck->close_id = ck->db_id;
             ck->close_end = end;
@@ -583,7 +597,7 @@ static int chunk_txn(struct db *db, void *arg) {
     t->next = f->done;
     int rc = lock_registry(f, db);
     if (rc) return rc;
-    if (f->withdraw && withdraw(t, db) != 0) return -1;
+    if (f->nwithdraw && withdraw(t, db) != 0) return -1;
     struct committed *st = &t->next;
     if (f->withdraw) { /* from the start: fresh counts and states */
         memset(st, 0, sizeof *st);
@@ -610,9 +624,11 @@ static int chunk_txn(struct db *db, void *arg) {
         st->line_no++;
     } else {
         const uint8_t *p = t->region, *end = t->region + t->len;
+        if (f->swallow <= t->len) p += f->swallow; /* the end of a line already read */
         int64_t line_no = st->line_no;
         while (p < end) {
             const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl) nl = end; /* the last line of a file closed for writing, without its end */
             line_no++;
             if (one_line(f, db, st, p, (size_t)(nl - p), line_no) != 0) return -1;
             p = nl + 1;
@@ -752,11 +768,11 @@ static int commit(struct file *f, const uint8_t *region, size_t len, size_t long
         return -1;
     }
     int64_t before = f->withdraw ? 0 : f->done.offset;
-    if (f->withdraw) f->ck.counts.rereads++;
+    if (f->withdraw) f->ck.counts.rereads++, f->rereads++; /* its registry row was reset */
     f->done = t.next;
     f->withdraw = false;
+    f->swallow = 0;
     f->reg_offset = f->done.offset;
-    if (f->nwithdraw) f->rereads++;
     f->nwithdraw = 0;
     f->reg_dev = (int64_t)f->st.st_dev;
     f->reg_ino = (int64_t)f->st.st_ino;
@@ -815,17 +831,22 @@ static int plan(struct file *f) {
         /* is what was read still there, unchanged? */
         const char *why = NULL;
         int64_t off = f->done.offset;
+        bool same = f->reg_dev == (int64_t)f->st.st_dev && f->reg_ino == (int64_t)f->st.st_ino;
+        /* written since it was last read (size, or mtime not clearly before that read: a
+         * rewrite in place keeps the inode and may keep the size) */
+        bool written = f->reg_size != (int64_t)f->st.st_size || PQgetisnull(r, 0, 16) ||
+                       (int64_t)f->st.st_mtime >= strtoll(PQgetvalue(r, 0, 16), NULL, 10) - 2;
         if (off > 0) {
             char fp[17], tail[17];
             size_t head = off < FP_BYTES ? (size_t)off : FP_BYTES;
             if (f->st.st_size < off) {
                 why = "truncated";
-            } else if (f->reg_dev == (int64_t)f->st.st_dev && f->reg_ino == (int64_t)f->st.st_ino) {
-                if (!window_hash(f->fd, 0, head, fp) || strcmp(fp, PQgetvalue(r, 0, 9)) != 0 ||
-                    !window_hash(f->fd, off - (int64_t)head, head, tail) ||
-                    strcmp(tail, PQgetvalue(r, 0, 10)) != 0)
-                    why = "rewritten";
-            } else { /* another file under this name: same bytes up to the offset? */
+            } else if (same &&
+                       (!window_hash(f->fd, 0, head, fp) || strcmp(fp, PQgetvalue(r, 0, 9)) != 0 ||
+                        !window_hash(f->fd, off - (int64_t)head, head, tail) ||
+                        strcmp(tail, PQgetvalue(r, 0, 10)) != 0)) {
+                why = "rewritten";
+            } else if (!same || written) { /* all the bytes up to the offset the same? */
                 struct mlhash m;
                 mlhash_init(&m);
                 uint8_t tmp[65536];
@@ -837,7 +858,8 @@ static int plan(struct file *f) {
                         mlhash_update(&m, tmp, k);
                     at += (int64_t)k;
                 }
-                if (!why && mlhash_digest(&m) != mlhash_digest(&f->done.prefix)) why = "replaced";
+                if (!why && mlhash_digest(&m) != mlhash_digest(&f->done.prefix))
+                    why = same ? "rewritten" : "replaced";
             }
         }
         if (why) {
@@ -851,8 +873,8 @@ static int plan(struct file *f) {
     return 0;
 }
 
-/* The later files to withdraw with f (those still in the folder). 0, or -1. */
-static int plan_withdrawal(struct file *f) {
+/* The later files to withdraw with f (those still in the folder; self: f too). 0, or -1. */
+static int plan_withdrawal(struct file *f, bool self) {
     struct db *db = f->run->db;
     char centre[24];
     i64(centre, sizeof centre, f->c->id);
@@ -869,7 +891,7 @@ static int plan_withdrawal(struct file *f) {
         return -1;
     }
     f->nwithdraw = 0;
-    if (f->id) f->withdraw_ids[f->nwithdraw++] = f->id;
+    if (self && f->id) f->withdraw_ids[f->nwithdraw++] = f->id;
     for (int i = 0; i < PQntuples(r); i++) {
         char p[4096];
         struct stat st;
@@ -900,7 +922,7 @@ static int ingest_file(struct file *f, bool *complete) {
     struct ml_run *run = f->run;
     *complete = false;
     if (plan(f) != 0) return -1;
-    if (f->withdraw && plan_withdrawal(f) != 0) return -1;
+    if (f->withdraw && plan_withdrawal(f, true) != 0) return -1;
     if (f->withdraw) {
         memset(&f->done, 0, sizeof f->done);
         logparse_dst_init(&f->done.dst);
@@ -909,6 +931,22 @@ static int ingest_file(struct file *f, bool *complete) {
     if (!ensure_buf(run)) {
         snprintf(run->error, sizeof run->error, "out of memory");
         return -1;
+    }
+    /* closed for writing: a last line without its end is complete all the same */
+    bool closed = f->has_day ? ml_day_over(f->c, f->day)
+                             : (int64_t)time(NULL) - (int64_t)f->st.st_mtime > run->quiet_seconds;
+    /* a line read without its end (the byte before the offset is not '\n'): a "\n" or
+     * "\r\n" now at the offset only ends it, as if the file had been read whole at once */
+    uint8_t around[3];
+    int64_t off = f->done.offset;
+    f->swallow = 0;
+    if (!f->withdraw && off > 0 && (int64_t)f->st.st_size > off &&
+        read_at(f->fd, around, (int64_t)f->st.st_size - off >= 2 ? 3 : 2, off - 1) &&
+        around[0] != '\n') {
+        if (around[1] == '\n')
+            f->swallow = 1;
+        else if ((int64_t)f->st.st_size - off >= 2 && around[1] == '\r' && around[2] == '\n')
+            f->swallow = 2;
     }
     bool touched = false;
     size_t len = 0;
@@ -941,25 +979,36 @@ static int ingest_file(struct file *f, bool *complete) {
         if (last) {
             use = (size_t)(last - run->buf) + 1;
         } else if (len > (size_t)run->max_line) {
-            /* an overlong first line with no '\n' in sight: find its end in the file */
-            int64_t at = pos + (int64_t)len, nl = -1;
+            /* an overlong first line with no '\n' in sight: find its end in the file,
+             * keeping its first bytes other than NUL (removed first, they do not count) */
+            int64_t at = pos, nl = -1;
             uint8_t tmp[65536];
             for (;;) {
                 ssize_t k = pread(f->fd, tmp, sizeof tmp, (off_t)at);
                 if (k <= 0) break;
                 const uint8_t *q = memchr(tmp, '\n', (size_t)k);
+                size_t m = q ? (size_t)(q - tmp) : (size_t)k;
+                for (size_t j = 0; j < m && long_len <= (size_t)run->max_line; j++)
+                    if (tmp[j]) run->buf[long_len++] = tmp[j];
                 if (q) {
                     nl = at + (q - tmp);
                     break;
                 }
                 at += k;
             }
-            if (nl < 0) break; /* not complete yet: it waits */
-            use = (size_t)(nl - pos) + 1;
-            long_len = (size_t)run->max_line + 1;
+            if (nl < 0 && !(closed && at >= (int64_t)f->st.st_size))
+                break; /* not complete yet: it waits */
+            use = nl < 0 ? (size_t)(at - pos) : (size_t)(nl - pos) + 1;
+            if (long_len == 0) run->buf[long_len++] = 0; /* only NULs: a blank line */
+        } else if (closed && len > 0 && pos + (int64_t)len >= (int64_t)f->st.st_size) {
+            use = len; /* the file's last line, without its end: the file is closed */
         } else {
             break; /* only a partial line: it waits for its end */
         }
+        /* new lines before files of the centre already read (later in name order, so
+         * their stops may depend on these): withdrawn in this first chunk's transaction,
+         * read again after this file in this pass, as if all were read in name order */
+        if (!touched && !f->withdraw && plan_withdrawal(f, false) != 0) return -1;
         int crc = commit(f, run->buf, use, long_len);
         if (crc != 0) return crc;
         touched = true;

@@ -36,6 +36,9 @@ struct ml_centre {
 struct ml_run {
     struct db *db;
     long chunk_bytes, max_line;
+    /* A file whose name carries no date is closed for writing once untouched this long
+     * (LOG_WATCH_DELAY_SECONDS): then its last line counts even without its end. */
+    long quiet_seconds;
     /* After each committed chunk: bytes consumed and the chunk's counts. */
     void (*progress)(void *arg, int64_t bytes, const struct ml_counts *chunk);
     /* True when the run should stop (checked between chunks). */
@@ -64,6 +67,10 @@ void ml_run_cleanup(struct ml_run *run);
 int ml_centre_zone(struct ml_centre *c, char *err, size_t errlen);
 void ml_centre_cleanup(struct ml_centre *c);
 
+/* True when the production day `day` (days since 1970) is over in the centre's time zone:
+ * its file is closed for writing. */
+bool ml_day_over(const struct ml_centre *c, int64_t day);
+
 /* Bytes still to read in the centre's folder `dir` (only: one file name, or NULL for
  * all), for the progress total. Never fails: unreadable files count 0. */
 int64_t ml_pending_bytes(struct ml_run *run, const struct ml_centre *c, const char *dir,
@@ -73,7 +80,10 @@ int64_t ml_pending_bytes(struct ml_run *run, const struct ml_centre *c, const ch
  * name order. Takes the centre's advisory lock for the whole run (waiting for another
  * ingest of the same centre). 0 when done, 1 when cancelled, -1 on an error (run->error
  * says which; what was committed stays). done_fn (may be NULL) is called for each file
- * read to its end with no partial line left. */
+ * read to its end with no partial line left. A last line without its end waits for it,
+ * unless the file is closed for writing (its day is over, ml_day_over; or, name without a
+ * date, untouched for quiet_seconds): then it is read as complete, and a "\n" or "\r\n"
+ * appended later right after it is only its end (no line counted). */
 int ml_ingest_centre(struct ml_run *run, struct ml_centre *c, const char *dir, const char *only,
                      void (*done_fn)(void *arg, const struct ml_centre *c, const char *dir,
                                      const char *name, bool has_day, int64_t day),

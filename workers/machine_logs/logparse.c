@@ -215,8 +215,7 @@ int logparse_line(struct logparse_buf *b, const uint8_t *raw, size_t len,
     out->name = trimmed(ev, (size_t)((colon ? colon : end) - ev));
     out->details =
         colon ? trimmed(colon + 1, (size_t)(end - colon - 1)) : (struct logparse_text){NULL, 0};
-    if (!out->name.ptr)
-        return reject(b, out, "no event name before the details ", out->details, "");
+    if (!out->name.ptr) out->name = (struct logparse_text){ev, 0}; /* "|@" alone: unknown, "" */
     out->kind = LOGPARSE_UNKNOWN;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strlen(known[i].name) == out->name.len &&

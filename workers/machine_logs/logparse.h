@@ -47,7 +47,7 @@ struct logparse_line {
     struct logparse_text text;              /* the whole decoded line (UTF-8), for rejects */
     const char *reason;                     /* REJECT: why (NUL-terminated) */
     int64_t local;                          /* wall-clock seconds since 1970 as if UTC (events) */
-    struct logparse_text name;              /* the event name (events) */
+    struct logparse_text name;              /* the event name (events; may be empty) */
     struct logparse_text details;           /* PIECE/STOP/START/UNKNOWN: the details, or absent */
     int64_t wait_us;                        /* WAIT: the duration in microseconds */
     struct logparse_text reference, colour; /* JOB (colour may be absent) */

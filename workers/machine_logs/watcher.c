@@ -1,7 +1,8 @@
 /* watcher: inotify on LOG_ROOT → one deduplicated machine_logs.ingest per centre (see
  * watcher.h). One thread: poll on the inotify descriptor and a stop pipe; each batch of
  * events is reduced to the set of folders that got a LOG file, then one enqueue per
- * folder's centre. */
+ * folder's centre. The files it did not see arrive (there at start, or in a folder moved
+ * in whole) are queued too: one enqueue per folder at start and per folder added. */
 #include "machine_logs/watcher.h"
 
 #include "core/config.h"
@@ -41,22 +42,24 @@ struct log_watcher {
 static struct db_stmt q_centre_of =
     DB_STMT("SELECT code FROM centre_usinage WHERE log_folder = $1 AND actif");
 
-static void watch_folder(struct log_watcher *w, const char *name) {
-    if (name[0] == '.' || w->nfolders == MAX_FOLDERS) return;
+/* Watches a folder of LOG_ROOT. True when it was added (not watched before). */
+static bool watch_folder(struct log_watcher *w, const char *name) {
+    if (name[0] == '.' || w->nfolders == MAX_FOLDERS) return false;
     for (size_t i = 0; i < w->nfolders; i++)
-        if (strcmp(w->folders[i].name, name) == 0) return;
+        if (strcmp(w->folders[i].name, name) == 0) return false;
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", w->c->log_root, name);
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return false;
     int wd = inotify_add_watch(w->fd, path, IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR);
     if (wd < 0) {
         log_warn("LOG_WATCH: cannot watch %s: %s", path, strerror(errno));
-        return;
+        return false;
     }
     w->folders[w->nfolders].wd = wd;
     snprintf(w->folders[w->nfolders].name, sizeof w->folders[0].name, "%s", name);
     w->nfolders++;
+    return true;
 }
 
 /* Queues the ingest of the centre whose folder is `folder` (nothing for other folders). */
@@ -90,6 +93,10 @@ static void enqueue_for(struct log_watcher *w, const char *folder) {
 static void *watch_thread(void *arg) {
     struct log_watcher *w = arg;
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+    /* files already there when watching began: no event will tell of them (the ingest
+     * reads only what is new, so a run for nothing costs little) */
+    for (size_t i = 0; i < w->nfolders; i++) enqueue_for(w, w->folders[i].name);
+    db_reset_after_use(w->db);
     for (;;) {
         struct pollfd p[2] = {{w->fd, POLLIN, 0}, {w->stop[0], POLLIN, 0}};
         if (poll(p, 2, -1) < 0 && errno != EINTR) break;
@@ -103,7 +110,10 @@ static void *watch_thread(void *arg) {
                 q += sizeof *e + e->len;
                 if (e->len == 0) continue;
                 if (e->wd == w->root_wd) {
-                    if (e->mask & IN_ISDIR) watch_folder(w, e->name);
+                    /* a folder created or moved in: its files (moved in with it, or written
+                     * before the watch) are queued too */
+                    if ((e->mask & IN_ISDIR) && watch_folder(w, e->name))
+                        hit[w->nfolders - 1] = true;
                     continue;
                 }
                 if (!logparse_wanted_name(e->name)) continue;

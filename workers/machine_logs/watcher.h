@@ -5,7 +5,9 @@
  * "machine_logs.ingest:<code>") — so a burst of files, or
  * several sluice copies watching one shared folder, give one queued job per centre (the
  * kind drops the key when it starts, so files arriving while it runs queue the next one).
- * Folders created later are watched as they appear.
+ * Folders created later are watched as they appear. Files no event told of are queued
+ * too: one ingest per centre folder at start, and one when a folder appears (created, or
+ * moved in whole with its files).
  *
  * Memory: the watcher owns its thread, inotify descriptor, database connection and
  * folder table; the config is borrowed for its life. */
