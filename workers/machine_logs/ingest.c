@@ -134,13 +134,17 @@ static struct db_stmt q_close_stop =
 
 static struct db_stmt q_figures = DB_STMT("SELECT sluice_session_figures($1::bigint[])");
 
-/* Every statement of a chunk finds its rows by key. The foreign-key checks of the COPYs
- * (one query per row on session_production and log_file) are planned once per connection
- * and kept: planned while those tables are a page or two (an empty database), they scan
- * the whole table for each row, so a row cost grew with the files and days already loaded
- * (bench/logs: 0.21 at 1 GiB). With sequential scans off in the chunk's transaction, they
- * and the figures' per-session aggregates use the indexes whatever the statistics say. */
-static struct db_stmt q_keyed = DB_STMT("SET LOCAL enable_seqscan = off");
+/* Every statement of a chunk finds its rows by key; two planner settings for the chunk's
+ * transaction keep its cost proportional to the chunk, not to the data already loaded:
+ * - enable_seqscan off: the foreign-key checks of the COPYs (one query per row on
+ *   session_production and log_file) are planned once per connection and kept; planned
+ *   while those tables are a page or two (an empty database), they scan the whole table
+ *   for each row, so a row's cost grew with the files and days loaded;
+ * - jit off: the figures' statement is estimated at hundreds of thousands (ten sessions
+ *   assumed, tens of thousands of pieces each) and, past jit_optimize_above_cost, spent
+ *   seconds compiling itself for a fifth of a second of work. */
+static struct db_stmt q_keyed = DB_STMT("SELECT set_config('enable_seqscan', 'off', true),"
+                                        " set_config('jit', 'off', true)");
 
 static const char copy_pieces[] =
     "COPY piece_production (session_id, numero_piece, timestamp_production, details,"
