@@ -135,6 +135,18 @@ static struct db_stmt q_close_stop =
 
 static struct db_stmt q_figures = DB_STMT("SELECT sluice_session_figures($1::bigint[])");
 
+/* Every statement of a chunk finds its rows by key; two planner settings for the chunk's
+ * transaction keep its cost proportional to the chunk, not to the data already loaded:
+ * - enable_seqscan off: the foreign-key checks of the COPYs (one query per row on
+ *   session_production and log_file) are planned once per connection and kept; planned
+ *   while those tables are a page or two (an empty database), they scan the whole table
+ *   for each row, so a row's cost grew with the files and days loaded;
+ * - jit off: the figures' statement is estimated at hundreds of thousands (ten sessions
+ *   assumed, tens of thousands of pieces each) and, past jit_optimize_above_cost, spent
+ *   seconds compiling itself for a fifth of a second of work. */
+static struct db_stmt q_keyed = DB_STMT("SELECT set_config('enable_seqscan', 'off', true),"
+                                        " set_config('jit', 'off', true)");
+
 static const char copy_pieces[] =
     "COPY piece_production (session_id, numero_piece, timestamp_production, details,"
     " log_file_id, log_line) FROM STDIN";
@@ -595,6 +607,9 @@ static int chunk_txn(struct db *db, void *arg) {
     chunk_reset(ck);
     t->fenced_out = false;
     t->next = f->done;
+    PGresult *kr = db_exec(db, &q_keyed, 0, NULL);
+    if (!kr) return -1;
+    PQclear(kr);
     int rc = lock_registry(f, db);
     if (rc) return rc;
     if (f->nwithdraw && withdraw(t, db) != 0) return -1;
