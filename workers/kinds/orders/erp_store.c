@@ -145,6 +145,9 @@ static const char delete_sql[] =
     "   WHERE n.numero_commande = o.numero_commande AND n.extension = o.extension)"
     " RETURNING 1) SELECT count(*) FROM d";
 
+/* For this transaction only (SET LOCAL): the server's memory, not sluice's. */
+static const char work_mem_sql[] = "SET LOCAL work_mem = '64MB'";
+
 struct replace_arg {
     int64_t run_id;
     struct erp_counts *k;
@@ -171,6 +174,11 @@ static int replace_tx(struct db *db, void *arg) {
         int g = a->guard(db, a->guard_arg, false);
         if (g != 0) return g;
     }
+    /* the one-per-order sort and the hash joins of the statements below hold the whole
+     * staged set: in memory they need tens of MiB (at the default 4 MiB the sort of a
+     * million orders spills ~40 MiB to disk and the delete's hash join runs in 8 batches) */
+    if (!(r = db_exec_sql(db, work_mem_sql, 0, NULL))) return -1;
+    PQclear(r);
     if (!(r = db_exec_sql(db, new_sql, 0, NULL))) return -1;
     int64_t orders = strtoll(PQcmdTuples(r), NULL, 10);
     PQclear(r);

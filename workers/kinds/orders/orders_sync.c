@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum stop { STOP_COLUMNS = 2, STOP_POSTGRES, STOP_CANCELLED, STOP_MEMORY };
 
@@ -39,13 +40,22 @@ struct sync {
     char *scratch;
     size_t scratch_len;
     struct erp_counts k;
+    double t_start, t_first_row, t_streamed; /* monotonic seconds, for the phases' log */
     char error[768];
 };
 
+static double mono_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* Maps the result's columns to the fields by alias, before any row (so that a result
- * without rows is checked too); stops the stream (error set) when one lacks. */
+ * without rows is checked too); stops the stream (error set) when one lacks. The ERP
+ * has answered then: the end of the query's first phase. */
 static int map_columns(void *arg, unsigned ncols, const char *const *names) {
     struct sync *s = arg;
+    s->t_first_row = mono_s();
     for (int c = 0; c < ERP_COL_COUNT; c++) s->col[c] = -1;
     for (unsigned i = 0; i < ncols; i++) {
         int c = erp_col_find(names[i]);
@@ -174,10 +184,15 @@ static int stream(struct sync *s, const char *sql, struct mdb *erp, bool *lost) 
                  db_last_error(s->db));
         return JOB_RETRY;
     }
+    s->t_start = mono_s();
     int rc = mdb_stream_columns(erp, sql, map_columns, on_row, s, &merr);
     if (rc == 0 && (stage_best(s) != 0 || flush(s, true) != 0)) rc = STOP_POSTGRES;
     if (rc == 0) {
-        if (db_copy_end(s->db, NULL) == 0) return 0;
+        if (db_copy_end(s->db, NULL) == 0) {
+            s->t_streamed = mono_s();
+            if (s->t_first_row == 0) s->t_first_row = s->t_streamed; /* no row */
+            return 0;
+        }
         snprintf(s->error, sizeof s->error, "copying into PostgreSQL: %s", db_last_error(s->db));
         return JOB_RETRY;
     }
@@ -235,6 +250,11 @@ static enum job_outcome sync_run(struct job_ctx *ctx, const json_t *args) {
         snprintf(msg, sizeof msg, "replacing the orders in PostgreSQL: %s", db_last_error(s.db));
         return give_up(&s, run_id, JOB_RETRY, msg);
     }
+    double t_replaced = mono_s();
+    job_event(ctx, LOG_INFO,
+              "orders.sync: phases: %.1f s until the ERP's first row, %.1f s streaming and"
+              " copying, %.1f s replacing",
+              s.t_first_row - s.t_start, s.t_streamed - s.t_first_row, t_replaced - s.t_streamed);
     job_count(ctx, s.k.inserted + s.k.updated + s.k.unchanged, s.k.duplicates, s.k.rejected);
     job_set_result(ctx, result_json(run_id, &s.k));
     char rej[512];
