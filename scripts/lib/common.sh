@@ -61,7 +61,7 @@ SLUICE_DEB_PACKAGES=(
   postgresql postgresql-contrib mariadb-server mariadb-client
   llvm wrk chromium fonts-liberation curl ca-certificates
   pgloader time
-  podman podman-compose runc netavark aardvark-dns iptables debootstrap python3-yaml
+  podman podman-compose runc netavark aardvark-dns iptables mmdebstrap python3-yaml
   openssh-client
 )
 

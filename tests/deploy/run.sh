@@ -3,7 +3,7 @@
 # and docker/ exactly as committed, brought up by Debian's podman-compose, checked from
 # outside, and brought down.
 #
-#   1. A debian:12 base made by debootstrap (no registry is reachable), tagged
+#   1. A debian:12 base made by mmdebstrap (no registry is reachable), tagged
 #      docker.io/library/debian:12 and :12-slim (the names docker/Dockerfile uses), and
 #      stand-ins for postgres:15 and mariadb:10.11 built FROM it with Debian's packages
 #      (tests/deploy/standins/), honouring the parts of the official images' contracts
@@ -20,9 +20,9 @@
 #      podman run state, the CNI configuration); the cache stays in SLUICE_DEPLOY_CACHE.
 #
 # Lines starting with "deploy: CHECK" name what was verified; "deploy: PENDING" what the
-# code on this branch cannot show yet. Needs root (podman's networks, debootstrap).
+# code on this branch cannot show yet. Needs root (podman's networks, mmdebstrap).
 # Environment: SLUICE_DEPLOY_CACHE (default /var/cache/sluice-deploy): podman's image store
-# and debootstrap's packages, kept between runs; SLUICE_DEPLOY_KEEP=1 leaves the stack up
+# and the base's packages, kept between runs; SLUICE_DEPLOY_KEEP=1 leaves the stack up
 # for a look (then run the cleanup printed at the end).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -36,10 +36,10 @@ check() { printf 'deploy: CHECK %s\n' "$*" >&2; }
 fail() { printf 'deploy: FAIL %s\n' "$*" >&2; exit 1; }
 
 if [[ $EUID -ne 0 ]]; then
-  echo "deploy: skipped: podman networks and debootstrap need root (CI runs as root)" >&2
+  echo "deploy: skipped: podman networks and mmdebstrap need root (CI runs as root)" >&2
   exit 77
 fi
-for cmd in podman podman-compose runc debootstrap curl sftp ssh-keygen /usr/bin/python3; do
+for cmd in podman podman-compose runc mmdebstrap curl sftp ssh-keygen /usr/bin/python3; do
   command -v "$cmd" >/dev/null || fail "$cmd is missing (SLUICE_DEB_PACKAGES in scripts/lib/common.sh)"
 done
 
@@ -175,12 +175,10 @@ label_of() { podman image inspect --format "{{ index .Labels \"$2\" }}" "$1" 2>/
 # ---- 1. base image and stand-ins (cached) ----------------------------------------------
 base_key="$(sha < "$HERE/build_base.sh")"
 if [[ $(label_of docker.io/library/debian:12 sluice.deploy.key) != "$base_key" ]]; then
-  say "building the debian:12 base with debootstrap (key $base_key)"
-  DEBS_CACHE="$CACHE/debs" "$HERE/build_base.sh" "$WORK/rootfs"
-  tar -C "$WORK/rootfs" -c . |
+  say "building the debian:12 base with mmdebstrap (key $base_key)"
+  DEBS_CACHE="$CACHE/debs" "$HERE/build_base.sh" 2> "$WORK/base.log" |
     podman import --change 'CMD ["bash"]' --change "LABEL sluice.deploy.key=$base_key" \
-      - docker.io/library/debian:12 >/dev/null
-  rm -rf "$WORK/rootfs"
+      - docker.io/library/debian:12 >/dev/null || { tail -n 40 "$WORK/base.log" >&2; fail "the base did not build"; }
 else
   say "debian:12 base from the cache (key $base_key)"
 fi
@@ -261,7 +259,14 @@ say "podman-compose build (sluice, sftp)"
 for img in localhost/sluice:latest localhost/sluice-sftp:latest; do
   ! podman image exists "$img" || podman untag "$img" "$img"
 done
-compose build > "$WORK/build.log" 2>&1 || true
+# The two images side by side (podman-compose builds one service after the other): the
+# SFTP image's apt-get overlaps the sluice build stage's.
+compose build sftp > "$WORK/build-sftp.log" 2>&1 &
+sftp_build=$!
+# --jobs=2: the runtime stage's apt-get runs beside the build stage (as BuildKit does).
+podman-compose -p "$PROJECT" --podman-build-args='--jobs=2' build sluice > "$WORK/build.log" 2>&1 || true
+wait "$sftp_build" || true
+cat "$WORK/build-sftp.log" >> "$WORK/build.log"
 for img in localhost/sluice:latest localhost/sluice-sftp:latest; do
   if ! podman image exists "$img"; then
     tail -n 60 "$WORK/build.log" >&2
