@@ -145,8 +145,14 @@ static const char delete_sql[] =
     "   WHERE n.numero_commande = o.numero_commande AND n.extension = o.extension)"
     " RETURNING 1) SELECT count(*) FROM d";
 
-/* For this transaction only (SET LOCAL): the server's memory, not sluice's. */
-static const char work_mem_sql[] = "SET LOCAL work_mem = '64MB'";
+/* For this transaction only (is_local): the server's memory, not sluice's; and joins by
+ * hash or merge, never a nested loop: the insert's NOT EXISTS reads the table it fills,
+ * and when that table was empty at planning (a VACUUMed empty table: 0 pages, 0 rows)
+ * the planner chose a nested loop over a sequential scan of it, rescanned for every new
+ * order while it grew — quadratic: a sync of 737,377 orders ran for more than 8
+ * minutes in its INSERT (bench/sync, the orders deleted and the table vacuumed). */
+static const char settings_sql[] = "SELECT set_config('work_mem', '64MB', true),"
+                                   " set_config('enable_nestloop', 'off', true)";
 
 struct replace_arg {
     int64_t run_id;
@@ -177,7 +183,7 @@ static int replace_tx(struct db *db, void *arg) {
     /* the one-per-order sort and the hash joins of the statements below hold the whole
      * staged set: in memory they need tens of MiB (at the default 4 MiB the sort of a
      * million orders spills ~40 MiB to disk and the delete's hash join runs in 8 batches) */
-    if (!(r = db_exec_sql(db, work_mem_sql, 0, NULL))) return -1;
+    if (!(r = db_exec_sql(db, settings_sql, 0, NULL))) return -1;
     PQclear(r);
     if (!(r = db_exec_sql(db, new_sql, 0, NULL))) return -1;
     int64_t orders = strtoll(PQcmdTuples(r), NULL, 10);
