@@ -10,7 +10,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +274,46 @@ static void request_id_generated(void **state) {
     http_response_cleanup(&b);
 }
 
+/* Request ids come from a per-thread counter with a random start: 1,000 requests on
+ * four concurrent clients (so on several of the server's event threads) get 1,000
+ * distinct ids of 24 hex digits. */
+enum { ID_CLIENTS = 4, ID_PER_CLIENT = 250 };
+static char ids[ID_CLIENTS * ID_PER_CLIENT][32];
+
+static void *id_client(void *arg) {
+    int c = (int)(intptr_t)arg;
+    for (int i = 0; i < ID_PER_CLIENT; i++) {
+        struct http_response r;
+        char *slot = ids[c * ID_PER_CLIENT + i];
+        if (http_get(proc, "/healthz", &r) != 0) continue; /* an empty id fails below */
+        const char *v = http_header(&r, "X-Request-Id");
+        snprintf(slot, sizeof ids[0], "%s", v ? v : "");
+        http_response_cleanup(&r);
+    }
+    return NULL;
+}
+
+static int cmp_ids(const void *a, const void *b) { return strcmp(a, b); }
+
+static void request_ids_unique(void **state) {
+    (void)state;
+    memset(ids, 0, sizeof ids);
+    pthread_t t[ID_CLIENTS];
+    http_recording(false); /* /healthz is recorded for the OpenAPI check elsewhere */
+    for (int c = 0; c < ID_CLIENTS; c++)
+        assert_int_equal(pthread_create(&t[c], NULL, id_client, (void *)(intptr_t)c), 0);
+    for (int c = 0; c < ID_CLIENTS; c++) pthread_join(t[c], NULL);
+    http_recording(true);
+    size_t n = sizeof ids / sizeof ids[0];
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(ids[i]) != 24 || strspn(ids[i], "0123456789abcdef") != 24)
+            fail_msg("request %zu: X-Request-Id \"%s\" is not 24 hex digits", i, ids[i]);
+    }
+    qsort(ids, n, sizeof ids[0], cmp_ids);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(ids[i - 1], ids[i]) == 0) fail_msg("X-Request-Id %s given twice", ids[i]);
+}
+
 static void request_id_kept(void **state) {
     (void)state;
     static const char *const hdr[] = {"X-Request-Id: my-trace_ID.42:abc", NULL};
@@ -388,6 +430,7 @@ int main(void) {
         cmocka_unit_test(uri_too_long_problem),
         cmocka_unit_test(headers_too_large_problem),
         cmocka_unit_test(request_id_generated),
+        cmocka_unit_test(request_ids_unique),
         cmocka_unit_test(request_id_kept),
         cmocka_unit_test(request_id_invalid_replaced),
         cmocka_unit_test(access_log_line),

@@ -1,6 +1,7 @@
 /* test_log_files_api: machine logs through the running server — the LOG_WATCH watcher
  * (a file renamed into a centre's folder is ingested without any call, a burst of files
- * gives one queued job, a folder moved in whole with its file is ingested), POST /jobs with the
+ * gives one queued job, a folder moved in whole with its file is ingested, a file that
+ * came while sluice was stopped is read at start), POST /jobs with the
  * unknown-folder report in the job's events, and the visibility endpoints GET
  * /centres/{code}/log-files, /log-files/{name}, /log-rejects?file= and the source files of GET
  * /sessions/{id}, with their 400/404 answers. Responses are recorded for the OpenAPI validation.
@@ -12,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 static struct api_env env;
 static char *root;
 static char env_root[4200];
+static const char *server_env[] = {env_root, "LOG_WATCH_DELAY_SECONDS=0", NULL};
 
 #define LIT(s) s, sizeof(s) - 1
 
@@ -30,8 +33,7 @@ static int group_setup(void **state) {
     root = make_temp_dir("sluice-logroot");
     if (!root) return -1;
     snprintf(env_root, sizeof env_root, "LOG_ROOT=%s", root);
-    const char *extra[] = {env_root, "LOG_WATCH_DELAY_SECONDS=0", NULL};
-    return api_env_start(&env, extra);
+    return api_env_start(&env, server_env);
 }
 
 static int group_teardown(void **state) {
@@ -73,14 +75,21 @@ static const char day[] = "20250528 06:00:00|@MachineStart\n"
                           "20250528 06:05:00|@Alarm: E2\n"
                           "20250528 07:00:00|@StukUitgevoerd: p2\n";
 
+/* Creates centre code (PVC) whose log_folder is "code (PVC)". */
+static void create_centre(const char *code) {
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"code\": \"%s\", \"nom\": \"Centre %s\", \"type_cu\": \"PVC\","
+             " \"log_folder\": \"%s (PVC)\"}",
+             code, code, code);
+    struct http_response r;
+    api_call(&env, env.operator_, "POST", "/centres", body, 201, &r);
+    http_response_cleanup(&r);
+}
+
 static void watcher_ingests_without_a_call(void **state) {
     (void)state;
-    struct http_response r;
-    api_call(&env, env.operator_, "POST", "/centres",
-             "{\"code\": \"WAT1\", \"nom\": \"Centre WAT1\", \"type_cu\": \"PVC\","
-             " \"log_folder\": \"WAT1 (PVC)\"}",
-             201, &r);
-    http_response_cleanup(&r);
+    create_centre("WAT1");
     char dir[4600];
     snprintf(dir, sizeof dir, "%s/WAT1 (PVC)", root);
     assert_int_equal(mkdir(dir, 0755), 0);
@@ -112,12 +121,7 @@ static void watcher_ingests_without_a_call(void **state) {
  * folder's arrival queues its centre's ingest. */
 static void watcher_folder_moved_in(void **state) {
     (void)state;
-    struct http_response r;
-    api_call(&env, env.operator_, "POST", "/centres",
-             "{\"code\": \"WAT2\", \"nom\": \"Centre WAT2\", \"type_cu\": \"PVC\","
-             " \"log_folder\": \"WAT2 (PVC)\"}",
-             201, &r);
-    http_response_cleanup(&r);
+    create_centre("WAT2");
     char stage[4600], file[4700], dir[4600];
     snprintf(stage, sizeof stage, "%s/.staging", root);
     assert_int_equal(mkdir(stage, 0755), 0);
@@ -127,6 +131,25 @@ static void watcher_folder_moved_in(void **state) {
     assert_int_equal(rename(stage, dir), 0);
     wait_for("SELECT total_pieces FROM session_production s JOIN centre_usinage c"
              " ON c.id = s.centre_usinage_id WHERE c.code = 'WAT2'",
+             "2");
+}
+
+/* Files that arrived while sluice was stopped raise no event: at start the watcher
+ * queues an ingest for every centre folder, so they are read without any call. */
+static void watcher_reads_what_came_while_stopped(void **state) {
+    (void)state;
+    create_centre("WAT3");
+    assert_int_equal(sluice_stop(env.proc, SIGTERM), 0);
+    env.proc = NULL;
+    char dir[4600], file[4700];
+    snprintf(dir, sizeof dir, "%s/WAT3 (PVC)", root);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(file, sizeof file, "%s/20250528.LOG", dir);
+    assert_int_equal(write_file(file, LIT(day)), 0);
+    env.proc = sluice_start(env.db.url, server_env);
+    assert_non_null(env.proc);
+    wait_for("SELECT total_pieces FROM session_production s JOIN centre_usinage c"
+             " ON c.id = s.centre_usinage_id WHERE c.code = 'WAT3'",
              "2");
 }
 
@@ -217,6 +240,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(watcher_ingests_without_a_call),
         cmocka_unit_test(watcher_folder_moved_in),
+        cmocka_unit_test(watcher_reads_what_came_while_stopped),
         cmocka_unit_test(visibility),
         cmocka_unit_test(unknown_folder_reported),
     };

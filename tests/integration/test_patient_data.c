@@ -390,6 +390,56 @@ static void a_file_cut_mid_load_fails_with_the_exact_count(void **state) {
     json_decref(res);
 }
 
+/* A file whose last line had no end of line when the load began, and grew while the load
+ * read it: the load reads exactly what the first pass saw, and finishing that line would
+ * load a cut value (75 of what is now 755): the job fails saying so, with the cycles
+ * committed before in and nothing of that line. The reader takes the file 1 MiB at a
+ * time: cycle 1 in the first MiB, cycles 2 and 3 in the second (cycle 2 waits its turn,
+ * 3 s, with that MiB read: the line grows meanwhile), the unterminated line in the third. */
+static void a_last_line_growing_mid_load_fails(void **state) {
+    (void)state;
+    exec_sql("TRUNCATE patient_data; DELETE FROM patient_data_loads");
+    size_t cap = 2300000, n = 0;
+    char *csv = malloc(cap + 512);
+    assert_non_null(csv);
+    n += (size_t)snprintf(csv + n, 512, HEADER "1,FC,70,2025-12-01 00:00:00,0,1,0\n");
+    memset(csv + n, '\n', 1100000 - n);
+    n = 1100000;
+    n += (size_t)snprintf(csv + n, 512,
+                          "1,FC,71,2025-12-01 00:00:01,0,1,0\n"
+                          "1,FC,72,2025-12-01 00:00:02,0,1,0\n");
+    memset(csv + n, '\n', 2200000 - n);
+    n = 2200000;
+    n += (size_t)snprintf(csv + n, 512, "1,FC,75");
+    char path[800];
+    snprintf(path, sizeof path, "%s/grown.csv", dir);
+    assert_int_equal(write_file(path, csv, n), 0);
+    free(csv);
+    long id = job_post(proc, operator_,
+                       "{\"kind\":\"patient_data.insert\",\"args\":{\"csv\":\"grown.csv\","
+                       "\"delay_seconds\":3,\"fill_values\":false}}");
+    assert_true(id > 0);
+    bool seen = false;
+    for (int i = 0; i < 600 && !seen; i++) {
+        char *done = job_column(db.url, id, "progress_done");
+        seen = done && atol(done) >= 1;
+        free(done);
+        if (!seen) usleep(50 * 1000);
+    }
+    assert_true(seen);
+    FILE *f = fopen(path, "a");
+    assert_non_null(f);
+    fputs("5,2025-12-01 00:00:03,0,1,0\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_true(job_wait_status(db.url, id, "failed", 60));
+    char *err = job_column(db.url, id, "last_error");
+    if (!strstr(err ? err : "", "grown.csv grew while it was being loaded"))
+        fail_msg("last_error: %s", err ? err : "(null)");
+    free(err);
+    assert_int_equal(q("SELECT count(*) FROM patient_data WHERE value IN (70, 71)"), 2);
+    assert_int_equal(q("SELECT count(*) FROM patient_data WHERE value IN (72, 75, 755)"), 0);
+}
+
 /* ---- resume (CLI) ---------------------------------------------------------------------- */
 
 static void bulk_resume_after_a_failure_without_duplicates(void **state) {
@@ -658,6 +708,7 @@ int main(void) {
         cmocka_unit_test(wrong_header_writes_nothing),
         cmocka_unit_test(paced_cycles_one_delay_apart),
         cmocka_unit_test(a_file_cut_mid_load_fails_with_the_exact_count),
+        cmocka_unit_test(a_last_line_growing_mid_load_fails),
         cmocka_unit_test(bulk_resume_after_a_failure_without_duplicates),
         cmocka_unit_test(measurements_read_back_in_time_order),
         cmocka_unit_test(csv_from_an_upload),
