@@ -574,7 +574,7 @@ static long start_job(struct sluice_proc *p) {
  * read rows, and its ERP session is running the query — so killing either now is
  * killing a sync in the middle of its stream. */
 static void wait_mid_stream(long id) {
-    char sql[256];
+    char sql[512];
     snprintf(
         sql, sizeof sql,
         "SELECT count(*) FROM jobs WHERE id = %ld AND status = 'running' AND progress_done > 0",
