@@ -34,16 +34,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ML_LOCK_CLASS 7303391 /* pg_advisory_lock(class, centre id) */
-
 /* ---- SQL ------------------------------------------------------------------------------ */
 
-static struct db_stmt q_lock = DB_STMT("SELECT pg_try_advisory_lock("
-                                       "7303391"
-                                       ", $1::int)");
-static struct db_stmt q_unlock = DB_STMT("SELECT pg_advisory_unlock("
-                                         "7303391"
-                                         ", $1::int)");
+/* One ingest per centre at a time: pg_advisory_lock(class 7303391, centre id). */
+static struct db_stmt q_lock = DB_STMT("SELECT pg_try_advisory_lock(7303391, $1::int)");
+static struct db_stmt q_unlock = DB_STMT("SELECT pg_advisory_unlock(7303391, $1::int)");
 
 static struct db_stmt q_reg_offsets =
     DB_STMT("SELECT name, byte_offset FROM log_file WHERE centre_usinage_id = $1");

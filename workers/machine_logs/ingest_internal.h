@@ -84,7 +84,6 @@ struct txn {
     size_t len;      /* bytes consumed, '\n' included */
     size_t long_len; /* > 0: region holds the start of one overlong line */
     struct committed next;
-    int64_t withdrawn_sessions_n;
     char *withdrawn_sessions; /* a bigint[] literal */
     bool fenced_out;          /* the fence refused the commit: rolled back */
 };
