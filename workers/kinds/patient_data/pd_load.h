@@ -1,19 +1,22 @@
 /* pd_load: the state of one patient_data.insert run, shared by its flow
- * (patient_data.c: arguments, the scan and load passes, cycles, fill, generation,
- * result) and its targets: PostgreSQL (pd_pg.c: partitions, COPY batches committed with
- * the load's position, paced cycles in one statement) and DashMed's MariaDB
- * (pd_mysql.c). Internal to the kind. Memory: everything hangs off struct pd_load and
- * is freed by pd_load_cleanup (patient_data.c); the ctx and db are borrowed. */
+ * (patient_data.c: arguments; pd_source.c: which file; pd_read.c and pd_file.c: the
+ * scan and load passes; pd_cycle.c: cycles, fill; pd_generate.c: generation;
+ * pd_report.c: progress, result) and its targets: PostgreSQL (pd_pg.c: partitions, COPY
+ * batches committed with the load's position, paced cycles in one statement) and
+ * DashMed's MariaDB (pd_mysql.c). Internal to the kind. Memory: everything hangs off
+ * struct pd_load and is freed by pd_finish (pd_report.c); the ctx and db are borrowed. */
 #ifndef SLUICE_PD_LOAD_H
 #define SLUICE_PD_LOAD_H
 
 #include "core/text.h"
 #include "db/db_copy.h"
 #include "job.h"
+#include "kinds/patient_data/pd_csv.h"
 #include "kinds/patient_data/pd_gen.h"
 #include "kinds/patient_data/pd_refs.h"
 
 #include <limits.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -134,9 +137,47 @@ int pd_mysql_commit(struct pd_load *L);
 void pd_mysql_abort(struct pd_load *L);
 void pd_mysql_close(struct pd_load *L);
 
-/* ---- patient_data.c -------------------------------------------------------------------- */
+/* ---- pd_source.c --------------------------------------------------------------------- */
+/* Resolves the csv argument into L->path and L->source (and L->have_csv).
+ * 0, -1 when the csv cannot be used (L->error), -2 on a database error. */
+int pd_resolve_csv(struct pd_load *L, const char *csv);
+
+/* ---- pd_read.c ----------------------------------------------------------------------- */
+/* Reads the file from offset through the CSV reader, fn for each record; the scan
+ * (bounded false) hashes into st when not NULL and sets L->file_size, the load (bounded
+ * true) reads exactly to it. 0, 1 when fn stopped, -1 on a read error (L->error). */
+int pd_read_file(struct pd_load *L, int64_t offset, int64_t line, pdcsv_fn fn, void *arg,
+                 crypto_generichash_state *st, bool bounded);
+
+/* ---- pd_cycle.c ---------------------------------------------------------------------- */
+/* A row to the target (counted in L->batch); a commit of the target (pd_pg_commit or
+ * pd_mysql_commit). */
+int pd_add(struct pd_load *L, const struct pd_out *row);
+int pd_commit(struct pd_load *L, const struct pd_pos *next, bool finished, const char *ts);
+/* Whether cycles get generated values of the parameters the CSV lacks (fill_values). */
+bool pd_need_fill(const struct pd_load *L);
+/* Opens a cycle: key, the CSV's timestamp text (or now with timestamps=now). */
+int pd_cycle_start(struct pd_load *L, int64_t key, const char *csv_ts, bool has_offset);
+/* Notes a patient of the open cycle (created_by of its generated rows), once. */
+int pd_cycle_note_patient(struct pd_load *L, int32_t patient, int64_t created_by);
+/* Generated rows of patient for each parameter that skip does not mark (a fill: counted
+ * as filled); skip NULL: every parameter. */
+int pd_generate_rows(struct pd_load *L, int32_t patient, int64_t created_by, const bool *skip);
+/* Ends the open cycle (fill, then paced write or bulk commit). 0, 1 cancelled, -1 failed. */
+int pd_cycle_end(struct pd_load *L, const struct pd_pos *next_in, bool last);
+
+/* ---- pd_file.c, pd_generate.c: the two runs, each ending in pd_finish --------------- */
+enum job_outcome pd_run_file(struct pd_load *L, double t0);
+enum job_outcome pd_run_generate(struct pd_load *L, double t0);
+
+/* ---- pd_report.c --------------------------------------------------------------------- */
+/* A row that cannot be read: counted, listed in the result and as an event (bounded). */
+void pd_note_error(struct pd_load *L, int64_t line, const char *why);
 /* After a commit: moves L->batch into L->done, reports counts and progress, turns the
  * pending error rows into events (for queued jobs, already stored by the commit). */
 void pd_batch_committed(struct pd_load *L, int64_t rows_in);
+/* Ends the run with outcome (t0: its start, pd_mono): rolls back what is open, reports,
+ * sets the job's error and result, frees L. Returns outcome. */
+enum job_outcome pd_finish(struct pd_load *L, enum job_outcome outcome, double t0);
 
 #endif
