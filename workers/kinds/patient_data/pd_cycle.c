@@ -100,7 +100,8 @@ int pd_cycle_note_patient(struct pd_load *L, int32_t patient, int64_t created_by
     return 0;
 }
 
-/* The generated rows of `patient` for every parameter that wanted[] selects. */
+/* The generated rows of `patient` for every parameter that skip does not mark (a fill:
+ * counted as filled); skip NULL: every parameter. */
 int pd_generate_rows(struct pd_load *L, int32_t patient, int64_t created_by, const bool *skip) {
     for (size_t p = 0; p < L->refs.nparameters; p++) {
         if (skip && skip[p]) continue;
