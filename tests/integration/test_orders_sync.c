@@ -166,6 +166,21 @@ static void raw_query(char *qpath, size_t plen, char *qenv, size_t elen) {
     snprintf(qenv, elen, "ERP_ORDERS_QUERY_FILE=%s", qpath);
 }
 
+/* Runs a sync of raw_rows; fails the test unless it succeeds. Its output in *out (may be
+ * NULL). */
+static void sync_raw(char **out) {
+    char qpath[1024], qenv[1100];
+    raw_query(qpath, sizeof qpath, qenv, sizeof qenv);
+    const char *env[] = {qenv, NULL};
+    char *output = NULL;
+    int rc = run_sync(env, &output);
+    if (rc != 0) fail_msg("orders.sync failed (%d): %s", rc, output ? output : "");
+    if (out)
+        *out = output;
+    else
+        free(output);
+}
+
 static void cleaning_rules(void **state) {
     (void)state;
     /* latin1 bytes: E9 é, C9 É, C3 A0 is "Ã" + no-break space (UTF-8 à read as Latin-1) */
@@ -305,6 +320,38 @@ static void one_row_per_order(void **state) {
 
 /* ---- replacement, take-over, unchanged rows ----------------------------------------- */
 
+/* An order still in the query's result whose rows are now all rejected did not leave the
+ * result: its previous row stays as it was (the rejection counted), while an order that
+ * left the result is deleted. */
+static void all_rows_rejected_keeps_the_order(void **state) {
+    (void)state;
+    assert_int_equal(testmdb_exec(erp.url, "INSERT INTO raw_rows VALUES"
+                                           " ('K1', '', 'vitrage', '2025-01-09', 'SOP 1', 0),"
+                                           " ('K2', '', 'vitrage', '2025-01-09', 'SOP 2', 0),"
+                                           " ('K3', '', 'vitrage', '2025-01-09', 'SOP 3', 0)"),
+                     0);
+    sync_raw(NULL);
+    assert_last_run("inserted", "3");
+    char *before = order("K1", "");
+    /* K1: two rows, both rejected (zero date, unknown status); K2 left; K3 unchanged */
+    assert_int_equal(testmdb_exec(erp.url, "SET SESSION sql_mode = '';"
+                                           "DELETE FROM raw_rows WHERE numero_commande <> 'K3';"
+                                           "INSERT INTO raw_rows VALUES"
+                                           " ('K1', '', 'vitrage', '0000-00-00', 'SOP 1', 0),"
+                                           " ('K1', '', 'En attente', '2025-02-01', 'SOP 1', 1)"),
+                     0);
+    sync_raw(NULL);
+    assert_last_run("rejected::text || '/' || deleted || '/' || unchanged || '/' || inserted"
+                    " || '/' || updated",
+                    "2/1/1/0/0");
+    char *after = order("K1", "");
+    check_text(after, before && after && strcmp(before, after) == 0,
+               "K1 after its rows were rejected");
+    free(before);
+    char *k2 = order("K2", "");
+    check_text(k2, k2 == NULL || k2[0] == '\0', "K2 (left the result)");
+}
+
 /* Sequential scans of commandes_volets_roulants so far (pg_stat_user_tables; a rescan of
  * a scan inside a join counts as one more). */
 static long orders_seq_scans(void) {
@@ -335,13 +382,7 @@ static void sync_into_vacuumed_table(void **state) {
     check_text(pages, pages && strcmp(pages, "0") == 0, "relpages after VACUUM of the empty table");
     long before = orders_seq_scans();
     assert_true(before >= 0);
-    char qpath[1024], qenv[1100];
-    raw_query(qpath, sizeof qpath, qenv, sizeof qenv);
-    const char *env[] = {qenv, NULL};
-    char *out = NULL;
-    int rc = run_sync(env, &out);
-    if (rc != 0) fail_msg("orders.sync failed (%d): %s", rc, out ? out : "");
-    free(out);
+    sync_raw(NULL);
     char want[32];
     snprintf(want, sizeof want, "%d", N);
     assert_last_run("inserted", want);
@@ -807,6 +848,7 @@ int main(void) {
         cmocka_unit_test_setup(cleaning_rules, reset),
         cmocka_unit_test_setup(one_row_per_order, reset),
         cmocka_unit_test_setup(sync_into_vacuumed_table, reset),
+        cmocka_unit_test_setup(all_rows_rejected_keeps_the_order, reset),
         cmocka_unit_test_setup(replacement_and_take_over, reset),
         cmocka_unit_test_setup(faults, reset),
         cmocka_unit_test_setup_teardown(unreachable_job_retried, reset, stop_fault_server),

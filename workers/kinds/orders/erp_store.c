@@ -70,13 +70,15 @@ int erp_store_run_end(struct db *db, int64_t run_id, const char *status, const s
     return run_update(db, run_id, status, k, error);
 }
 
-/* The staging table: text in the C collation so that ordering is byte order. */
+/* The staging table: text in the C collation so that ordering is byte order. A row with
+ * a NULL status holds only the key of an order whose rows were all rejected (it is still
+ * in the query's result: its previous row stays). */
 static const char stage_sql[] =
     "CREATE TEMP TABLE IF NOT EXISTS sluice_erp_stage ("
     " numero_commande text COLLATE \"C\" NOT NULL, extension text COLLATE \"C\" NOT NULL,"
-    " status text COLLATE \"C\" NOT NULL, status_source text COLLATE \"C\" NOT NULL,"
-    " date_modification date NOT NULL,"
-    " coffre text COLLATE \"C\", gestion_en_stock boolean NOT NULL)";
+    " status text COLLATE \"C\", status_source text COLLATE \"C\","
+    " date_modification date,"
+    " coffre text COLLATE \"C\", gestion_en_stock boolean)";
 
 int erp_store_stage_begin(struct db *db) {
     PGresult *r = db_exec_sql(db, stage_sql, 0, NULL);
@@ -101,11 +103,19 @@ void erp_store_stage_row(struct db_copy_buf *b, const struct erp_order *o) {
     db_copy_end_row(b);
 }
 
+void erp_store_stage_key(struct db_copy_buf *b, const struct erp_order *o) {
+    db_copy_cstr(b, o->numero);
+    db_copy_cstr(b, o->extension);
+    for (int i = 0; i < 5; i++) db_copy_null(b);
+    db_copy_end_row(b);
+}
+
 /* One row per order by the spec's rule; ON COMMIT DROP: gone with the transaction. */
 static const char new_sql[] =
     "CREATE TEMP TABLE sluice_erp_new ON COMMIT DROP AS"
     " SELECT DISTINCT ON (numero_commande, extension) * FROM sluice_erp_stage"
-    " ORDER BY numero_commande, extension, gestion_en_stock DESC, date_modification DESC,"
+    " WHERE status IS NOT NULL ORDER BY numero_commande, extension, gestion_en_stock DESC, "
+    "date_modification DESC,"
     " coffre ASC NULLS LAST, status, status_source"; /* the last two: see erp_order_better */
 
 /* Orders whose values changed, and API orders the ERP takes over. */
@@ -138,10 +148,11 @@ static const char insert_sql[] =
     " RETURNING (xmax = 0) AS fresh)"
     " SELECT count(*) FILTER (WHERE fresh), count(*) FILTER (WHERE NOT fresh) FROM i";
 
-/* ERP orders that left the query's result; API orders stay. */
+/* ERP orders that left the query's result (no staged row, not even a key); API orders
+ * stay. */
 static const char delete_sql[] =
     "WITH d AS (DELETE FROM commandes_volets_roulants o WHERE o.source = 'erp'"
-    " AND NOT EXISTS (SELECT 1 FROM sluice_erp_new n"
+    " AND NOT EXISTS (SELECT 1 FROM sluice_erp_stage n"
     "   WHERE n.numero_commande = o.numero_commande AND n.extension = o.extension)"
     " RETURNING 1) SELECT count(*) FROM d";
 

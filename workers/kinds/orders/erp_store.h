@@ -42,6 +42,10 @@ int erp_store_run_end(struct db *db, int64_t run_id, const char *status, const s
 int erp_store_stage_begin(struct db *db);
 /* Appends one cleaned order to the COPY buffer (sent by the caller with db_copy_put). */
 void erp_store_stage_row(struct db_copy_buf *b, const struct erp_order *o);
+/* Appends only the key of o, an order whose row was rejected but whose key is valid: an
+ * order still in the query's result, whose previous row the replacement keeps when none
+ * of its rows is valid. */
+void erp_store_stage_key(struct db_copy_buf *b, const struct erp_order *o);
 
 /* Is called inside the replacement transaction twice: before anything is written
  * (before_commit false), and as its last statement before COMMIT (true: where a job

@@ -36,6 +36,8 @@ struct sync {
     int col[ERP_COL_COUNT]; /* result column of each field; -1 before the first row */
     struct erp_order best, cur;
     bool have_best;
+    struct erp_order kept; /* the last key staged alone (a rejected row's) */
+    bool have_kept;
     struct db_copy_buf buf;
     char *scratch;
     size_t scratch_len;
@@ -111,6 +113,15 @@ static int on_row(void *arg, const struct mdb_row *row) {
     if (why != ERP_OK) {
         s->k.rejected++;
         s->k.rejected_by[why]++;
+        /* the key is valid (checked first): the order is still in the result */
+        if (why != ERP_REJECT_NUMERO && why != ERP_REJECT_EXTENSION &&
+            !(s->have_best && erp_same_order(&s->best, &s->cur)) &&
+            !(s->have_kept && erp_same_order(&s->kept, &s->cur))) {
+            erp_store_stage_key(&s->buf, &s->cur);
+            s->kept = s->cur;
+            s->have_kept = true;
+            if (flush(s, false) != 0) return STOP_POSTGRES;
+        }
     } else if (s->have_best && erp_same_order(&s->best, &s->cur)) {
         s->k.duplicates++;
         if (erp_order_better(&s->cur, &s->best)) s->best = s->cur;
