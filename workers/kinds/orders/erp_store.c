@@ -114,8 +114,8 @@ void erp_store_stage_key(struct db_copy_buf *b, const struct erp_order *o) {
 static const char new_sql[] =
     "CREATE TEMP TABLE sluice_erp_new ON COMMIT DROP AS"
     " SELECT DISTINCT ON (numero_commande, extension) * FROM sluice_erp_stage"
-    " WHERE status IS NOT NULL ORDER BY numero_commande, extension, gestion_en_stock DESC, "
-    "date_modification DESC,"
+    " WHERE status IS NOT NULL" /* not the keys staged alone */
+    " ORDER BY numero_commande, extension, gestion_en_stock DESC, date_modification DESC,"
     " coffre ASC NULLS LAST, status, status_source"; /* the last two: see erp_order_better */
 
 /* Orders whose values changed, and API orders the ERP takes over. */

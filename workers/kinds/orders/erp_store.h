@@ -7,8 +7,10 @@
  * transaction: the staged rows reduced to one per order (the spec's rule, DISTINCT ON),
  * then set-based statements that update only the rows whose values changed (ERP rows,
  * and API rows the ERP takes over), insert the new orders and delete the ERP orders that
- * left the result, and the run's counts; readers keep seeing the previous set until the
- * commit (MVCC: no lock they wait for) and the whole new one after.
+ * left the result (an order whose rows were all rejected is still in it: its key is
+ * staged alone, erp_store_stage_key, and its previous row stays), and the run's counts;
+ * readers keep seeing the previous set until the commit (MVCC: no lock they wait for)
+ * and the whole new one after.
  *
  * Memory: nothing is kept between calls; strings passed in are borrowed. */
 #ifndef SLUICE_ERP_STORE_H

@@ -1,7 +1,8 @@
 /* orders_sync: the orders.sync job kind — reads the roller-shutter orders from the ERP
  * (MYSQL_URL, query ERP_ORDERS_QUERY_FILE) with a streamed result, cleans and checks
  * each row (erp_clean.h), drops the duplicates of consecutive rows of one order at
- * once, copies the rest into a staging table as they arrive, then replaces the ERP's
+ * once, copies the rest — and the key of a rejected row whose key is valid — into a
+ * staging table as they arrive, then replaces the ERP's
  * orders in one transaction (erp_store.h), recording the run in sync_runs.
  *
  * Memory stays flat whatever the number of rows: one raw row (libmariadb), the best row
